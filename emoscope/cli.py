@@ -1,0 +1,231 @@
+"""The ``emoscope`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from emoscope.errors import EmoscopeError
+
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a model (needs the 'train' extra: PyTorch)")
+    tsub = p.add_subparsers(dest="task", required=True)
+    e = tsub.add_parser("expression", help="train an expression network on FER2013 and/or FER+")
+    e.add_argument("--data", required=True, help="FER2013 folder or fer2013.csv (labels fer2013/both), FER+ root (labels ferplus)")
+    e.add_argument("--labels", choices=["fer2013", "ferplus", "both"], default="both")
+    e.add_argument("--ferplus-data", help="FER+ root folder (with --labels both)")
+    e.add_argument("--out", required=True, help="run folder: config.json, last.pt, best.pt, log.jsonl, log.csv")
+    e.add_argument("--model", default="expr_resnet_cbam", help="registered model name (see 'emoscope models')")
+    e.add_argument("--epochs", type=int, default=30)
+    e.add_argument("--batch-size", type=int, default=128)
+    e.add_argument("--lr", type=float, default=0.1, help="peak learning rate of the one-cycle schedule (SGD)")
+    e.add_argument("--weight-decay", type=float, default=5e-4)
+    e.add_argument("--label-smoothing", type=float, default=0.1)
+    e.add_argument("--balance", choices=["none", "sqrt", "inverse"], default="sqrt",
+                   help="class weights of the hard-label loss against class imbalance")  # fmt: skip
+    e.add_argument("--ema", type=float, default=0.999, help="EMA decay of the weights (0 = off)")
+    e.add_argument("--amp", choices=["auto", "bf16", "none"], default="auto", help="bfloat16 autocast")
+    e.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
+    e.add_argument("--threads", type=int, default=0, help="CPU threads for PyTorch (0 = default)")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--limit", type=int, default=0, help="train on a random subset of N images (smoke runs)")
+    e.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+
+
+def _run_train(a: argparse.Namespace) -> int:
+    from emoscope.tasks.expression.train import TrainConfig, train
+
+    cfg = TrainConfig(
+        out=a.out, model=a.model, labels=a.labels,
+        fer2013=a.data if a.labels != "ferplus" else None,
+        ferplus=a.ferplus_data if a.labels == "both" else (a.data if a.labels == "ferplus" else None),
+        epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, weight_decay=a.weight_decay,
+        label_smoothing=a.label_smoothing, balance=a.balance, ema=a.ema, amp=a.amp, device=a.device,
+        threads=a.threads, seed=a.seed, limit=a.limit,
+    )  # fmt: skip
+    best = train(cfg, resume=a.resume)
+    print(f"best epoch {best.get('epoch')}: val_score={best.get('val_score', float('nan')):.4f}; weights in {a.out}/best.pt")
+    return 0
+
+
+def _add_evaluate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="score a model on a labelled split")
+    tsub = p.add_subparsers(dest="task", required=True)
+    e = tsub.add_parser("expression", help="accuracy, macro-F1, per-class recall, confusion matrix, ECE")
+    e.add_argument("--dataset", choices=["fer2013", "ferplus", "folder"], required=True)
+    e.add_argument("--data", required=True, help="dataset folder (or fer2013.csv / fer2013new.csv)")
+    e.add_argument("--split", default="test", help="Training/PublicTest/PrivateTest (or train/val/test)")
+    e.add_argument("--model", help="an exported .onnx model (default: the shipped one)")
+    e.add_argument("--head", help="which output head to score (default: the dataset's own)")
+    e.add_argument("--confusion-png", help="also save the confusion matrix as a PNG here")
+    e.add_argument("--threads", type=int, help="ONNX Runtime threads")
+    e.add_argument("--json", action="store_true", help="print the figures as one JSON object on the last line")
+
+
+def _run_evaluate(a: argparse.Namespace) -> int:
+    import json
+
+    from emoscope.evaluation.metrics import format_report
+    from emoscope.tasks.expression.evaluate import evaluate_expression
+
+    rep, classes = evaluate_expression(a.dataset, a.data, a.split, a.model, a.head, a.threads)
+    print(format_report(rep, classes, f"{a.dataset} {a.split} ({rep['head']} head, model {rep['model']})"))
+    if a.confusion_png:
+        from emoscope.outputs.plots import plot_confusion
+
+        plot_confusion(rep["confusion"], classes, a.confusion_png, f"{a.dataset} {a.split}: acc {rep['accuracy']:.3f}")
+        print(f"confusion matrix written to {a.confusion_png}")
+    if a.json:
+        print(json.dumps(rep))
+    return 0
+
+
+def _add_export(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export", help="export a trained checkpoint to ONNX and calibrate it (needs PyTorch)")
+    tsub = p.add_subparsers(dest="task", required=True)
+    e = tsub.add_parser("expression")
+    e.add_argument("checkpoint", help="best.pt written by 'emoscope train expression'")
+    e.add_argument("--out", required=True, help="output .onnx path (metadata goes beside it as .json)")
+    e.add_argument("--fer2013-data", help="FER2013 folder or csv: calibrate the fer2013 head on PublicTest")
+    e.add_argument("--ferplus-data", help="FER+ root: calibrate the ferplus head on FER2013Valid")
+
+
+def _run_export(a: argparse.Namespace) -> int:
+    import json
+
+    from emoscope.tasks.expression.export import export_and_calibrate
+
+    meta = export_and_calibrate(a.checkpoint, a.out, a.fer2013_data, a.ferplus_data)
+    print(json.dumps({h: {k: v for k, v in e.items() if k != "classes"} for h, e in meta["heads"].items()}, indent=2))
+    print(f"wrote {a.out} ({meta['onnx_bytes'] / 1e6:.2f} MB) and its .json")
+    return 0
+
+
+def _add_predict(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("predict", help="expressions of the faces in images")
+    p.add_argument("inputs", nargs="+", help="image files or folders")
+    p.add_argument("--aligned", action="store_true", help="each image is one aligned face crop (no detection)")
+    p.add_argument("--model", help="an exported .onnx model (default: the shipped one)")
+    p.add_argument("--head", help="label set: ferplus (8 emotions, default) or fer2013 (7)")
+    p.add_argument("--json", action="store_true", help="one JSON object per input per line")
+    p.add_argument("--threads", type=int, help="ONNX Runtime threads")
+
+
+def _iter_inputs(inputs: list[str]):
+    from pathlib import Path
+
+    from emoscope.datasets.folder import IMAGE_SUFFIXES
+
+    for item in inputs:
+        p = Path(item)
+        if p.is_dir():
+            files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+            if not files:
+                yield str(p), f"{p}: folder contains no image files"
+            for f in files:
+                yield str(f), None
+        else:
+            yield str(p), None
+
+
+def _run_predict(a: argparse.Namespace) -> int:
+    from emoscope.api import analyze_aligned
+    from emoscope.errors import InputError
+    from emoscope.input.images import read_image
+    from emoscope.outputs.results import ImageResult
+    from emoscope.tasks.expression.predictor import ExpressionRecognizer
+
+    if not a.aligned:
+        print("emoscope: error: face detection on whole photos is not available yet (issue P2); "
+              "pass --aligned for images that are face crops", file=sys.stderr)  # fmt: skip
+        return 2
+    rec = ExpressionRecognizer(a.model, head=a.head, threads=a.threads)
+    n_ok = n_all = 0
+    for path, problem in _iter_inputs(a.inputs):
+        n_all += 1
+        if problem is None:
+            try:
+                res = analyze_aligned(read_image(path), recognizer=rec, file=path)
+            except InputError as e:
+                res = ImageResult(file=path, error=e.problem)
+        else:
+            res = ImageResult(file=path, error=problem)
+        n_ok += res.ok
+        if a.json:
+            print(res.to_json(), flush=True)
+        elif res.ok:
+            for f in res.faces:
+                top = sorted(f.probabilities.items(), key=lambda kv: -kv[1])[:3]
+                print(f"{path}: {f.label}  (" + ", ".join(f"{k} {v:.2f}" for k, v in top) + ")")
+        else:
+            print(f"{path}: error: {res.error}", file=sys.stderr)
+    return 0 if n_ok > 0 or n_all == 0 else 1
+
+
+def _add_demo(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("demo", help="run the shipped model on built-in schematic faces (no data needed)")
+    p.add_argument("--json", action="store_true")
+
+
+def _run_demo(a: argparse.Namespace) -> int:
+    from emoscope.api import analyze_aligned
+    from emoscope.outputs.demo import schematic_face
+
+    for mood in ("smile", "frown", "surprise", "neutral"):
+        res = analyze_aligned(schematic_face(mood), file=f"<schematic {mood} face>")
+        if a.json:
+            print(res.to_json())
+        else:
+            f = res.faces[0]
+            top = sorted(f.probabilities.items(), key=lambda kv: -kv[1])[:3]
+            print(f"{res.file:28s} -> {f.label:10s} (" + ", ".join(f"{k} {v:.2f}" for k, v in top) + ")")
+    return 0
+
+
+def _add_models(sub: argparse._SubParsersAction) -> None:
+    sub.add_parser("models", help="list the registered model architectures and the shipped model")
+
+
+def _run_models(a: argparse.Namespace) -> int:
+    from emoscope.tasks.expression.predictor import DEFAULT_MODEL
+
+    try:
+        from emoscope.models import list_models
+
+        for name, desc in list_models().items():
+            print(f"{name:22s} {desc}")
+    except ImportError:
+        print("(PyTorch is not installed: the training architectures are not listed)")
+    print(f"shipped expression model: {DEFAULT_MODEL}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="emoscope", description="Read emotion from faces.")
+    sub = p.add_subparsers(dest="command", required=True)
+    _add_predict(sub)
+    _add_evaluate(sub)
+    _add_train(sub)
+    _add_export(sub)
+    _add_models(sub)
+    _add_demo(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handlers = {"train": _run_train, "evaluate": _run_evaluate, "export": _run_export,
+                "predict": _run_predict, "models": _run_models, "demo": _run_demo}
+    try:
+        return handlers[args.command](args)
+    except (EmoscopeError, FileNotFoundError) as e:
+        print(f"emoscope: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("emoscope: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+"""Dataset loaders: FER2013 (folders or fer2013.csv), FER+ (folders or fer2013new.csv), generic class folders."""
+
+from emoscope.datasets.base import FaceSet, canonical_split
+from emoscope.datasets.fer2013 import load_fer2013, load_fer2013_csv
+from emoscope.datasets.ferplus import (
+    load_ferplus,
+    load_ferplus_csv,
+    majority_labels,
+    match_images,
+    vote_distribution,
+)
+from emoscope.datasets.folder import load_folder
+from emoscope.errors import DatasetError
+
+__all__ = [
+    "FaceSet",
+    "canonical_split",
+    "load_fer2013",
+    "load_fer2013_csv",
+    "load_ferplus",
+    "load_ferplus_csv",
+    "load_folder",
+    "majority_labels",
+    "match_images",
+    "vote_distribution",
+]
+
+
+def load_dataset(name: str, path: str, split: str, *, skip_bad: bool = False) -> FaceSet:
+    """Load ``name`` (``fer2013``, ``ferplus`` or ``folder``) at ``path``; ``split`` is ignored for ``folder``."""
+    if name == "fer2013":
+        return load_fer2013(path, split, skip_bad=skip_bad)
+    if name == "ferplus":
+        return load_ferplus(path, split, skip_bad=skip_bad)
+    if name == "folder":
+        return load_folder(path, skip_bad=skip_bad)
+    raise DatasetError(f"unknown dataset {name!r}; use fer2013, ferplus or folder")

@@ -1,0 +1,73 @@
+"""Classification metrics (scikit-learn underneath) and calibration error."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import confusion_matrix, f1_score, recall_score
+
+
+def expected_calibration_error(probs: np.ndarray, y: np.ndarray, n_bins: int = 15) -> float:
+    """Expected calibration error (Guo et al. 2017) of the top-1 confidence, equal-width bins over [0, 1].
+
+    probs: ``(N, K)`` probabilities; y: ``(N,)`` true class indices. Returns a value in [0, 1] (0 = calibrated).
+    """
+    conf = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == y
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    bins = np.clip(np.digitize(conf, edges[1:-1], right=True), 0, n_bins - 1)
+    ece = 0.0
+    for b in range(n_bins):
+        m = bins == b
+        if m.any():
+            ece += m.mean() * abs(correct[m].mean() - conf[m].mean())
+    return float(ece)
+
+
+def classification_report(y: np.ndarray, probs: np.ndarray, classes: Sequence[str]) -> dict[str, Any]:
+    """All the figures ``emoscope evaluate`` prints.
+
+    y: ``(N,)`` true class indices into ``classes``; probs: ``(N, K)`` predicted probabilities.
+    Returns ``n, accuracy, macro_f1, uar`` (unweighted average recall), ``per_class_recall``,
+    ``per_class_f1``, ``support``, ``confusion`` (rows = true, columns = predicted), ``ece``, ``nll``.
+    """
+    y = np.asarray(y)
+    pred = probs.argmax(axis=1)
+    labels = list(range(len(classes)))
+    rec = recall_score(y, pred, labels=labels, average=None, zero_division=0)
+    f1 = f1_score(y, pred, labels=labels, average=None, zero_division=0)
+    present = np.bincount(y, minlength=len(classes)) > 0
+    p_true = np.clip(probs[np.arange(len(y)), y], 1e-12, 1.0)
+    return {
+        "n": int(len(y)),
+        "accuracy": float((pred == y).mean()),
+        "macro_f1": float(f1[present].mean()),
+        "uar": float(rec[present].mean()),
+        "per_class_recall": {c: float(r) for c, r in zip(classes, rec, strict=True)},
+        "per_class_f1": {c: float(v) for c, v in zip(classes, f1, strict=True)},
+        "support": {c: int(s) for c, s in zip(classes, np.bincount(y, minlength=len(classes)), strict=True)},
+        "confusion": confusion_matrix(y, pred, labels=labels).tolist(),
+        "ece": expected_calibration_error(probs, y),
+        "nll": float(-np.log(p_true).mean()),
+    }
+
+
+def format_report(rep: dict[str, Any], classes: Sequence[str], title: str = "") -> str:
+    """Human-readable text of a :func:`classification_report` (figures, per-class table, confusion matrix)."""
+    lines = [title] if title else []
+    lines.append(
+        f"n={rep['n']}  accuracy={rep['accuracy']:.4f}  macro_f1={rep['macro_f1']:.4f}  "
+        f"uar={rep['uar']:.4f}  ece={rep['ece']:.4f}  nll={rep['nll']:.4f}"
+    )
+    w = max(len(c) for c in classes)
+    lines.append(f"{'class':<{w}}  recall      f1  support")
+    for c in classes:
+        lines.append(f"{c:<{w}}  {rep['per_class_recall'][c]:6.4f}  {rep['per_class_f1'][c]:6.4f}  {rep['support'][c]:7d}")
+    lines.append("confusion matrix (rows = true, columns = predicted):")
+    short = [c[:5] for c in classes]
+    lines.append(" " * (w + 2) + " ".join(f"{s:>5}" for s in short))
+    for c, row in zip(classes, rep["confusion"], strict=True):
+        lines.append(f"{c:<{w}}  " + " ".join(f"{v:5d}" for v in row))
+    return "\n".join(lines)

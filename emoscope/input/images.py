@@ -1,0 +1,109 @@
+"""Robust image reading.
+
+Every image enters emoscope through :func:`read_image` / :func:`read_image_bytes`, which
+
+* check the file exists, is not empty and is an image (by decoding it, not by its name);
+* refuse images larger than ``max_pixels`` *before* decoding them (decompression bombs);
+* apply the EXIF orientation;
+* convert any colour mode (grey, grey+alpha, palette, RGBA, CMYK, 16-bit, float) to 8-bit BGR or grey.
+
+Errors are :class:`emoscope.errors.InputError` and name the file and the problem.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from emoscope.errors import InputError
+
+#: Default ceiling on the number of pixels of an input image (about 8k x 8k).
+MAX_IMAGE_PIXELS = 64_000_000
+
+
+def read_image(path: str | os.PathLike, *, grey: bool = False, max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
+    """Read an image file.
+
+    Returns ``(H, W, 3)`` uint8 BGR (OpenCV order), or ``(H, W)`` uint8 when ``grey`` is true.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputError(p, "file does not exist")
+    if p.is_dir():
+        raise InputError(p, "is a directory, not an image file")
+    try:
+        data = p.read_bytes()
+    except OSError as e:
+        raise InputError(p, f"cannot be read ({e.strerror or e})") from e
+    return read_image_bytes(data, name=str(p), grey=grey, max_pixels=max_pixels)
+
+
+def read_image_bytes(
+    data: bytes, *, name: str = "<bytes>", grey: bool = False, max_pixels: int = MAX_IMAGE_PIXELS
+) -> np.ndarray:
+    """Decode an encoded image held in memory; see :func:`read_image`. ``name`` is used in error messages."""
+    if len(data) == 0:
+        raise InputError(name, "file is empty (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            w, h = img.size
+            if w <= 0 or h <= 0:
+                raise InputError(name, f"image has no pixels ({w}x{h})")
+            if w * h > max_pixels:
+                raise InputError(
+                    name, f"image is too large: {w}x{h} = {w * h:,} pixels (limit {max_pixels:,}); resize it first"
+                )
+            img.load()
+    except InputError:
+        raise
+    except UnidentifiedImageError as e:
+        raise InputError(name, "not an image, or an image format that cannot be decoded") from e
+    except Image.DecompressionBombError as e:
+        raise InputError(name, f"image is too large to decode safely ({e})") from e
+    except (OSError, SyntaxError, ValueError) as e:
+        raise InputError(name, f"image is corrupt or truncated ({e})") from e
+    with contextlib.suppress(Exception):  # a broken EXIF block must not lose the picture
+        img = ImageOps.exif_transpose(img)
+    arr = _to_uint8(img)
+    if grey:
+        if arr.ndim == 3:
+            import cv2
+
+            arr = cv2.cvtColor(arr, cv2.COLOR_BGR2GRAY)
+        return np.ascontiguousarray(arr)
+    if arr.ndim == 2:
+        arr = np.repeat(arr[:, :, None], 3, axis=2)
+    return np.ascontiguousarray(arr)
+
+
+def _to_uint8(img: Image.Image) -> np.ndarray:
+    """Any PIL mode -> uint8 grey ``(H, W)`` or BGR ``(H, W, 3)``; alpha is composited on white."""
+    mode = img.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        a = np.asarray(img).astype(np.float64)
+        if mode.startswith("I;16"):
+            a = a / 257.0
+        else:
+            lo, hi = float(np.nanmin(a)), float(np.nanmax(a))
+            a = (a - lo) * (255.0 / (hi - lo)) if hi > lo else np.zeros_like(a)
+        return np.clip(np.nan_to_num(a), 0, 255).astype(np.uint8)
+    if mode == "L":
+        return np.asarray(img, dtype=np.uint8)
+    if mode in ("1",):
+        return np.asarray(img.convert("L"), dtype=np.uint8)
+    if mode in ("LA", "RGBA", "PA") or (mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(bg, rgba).convert("RGB")
+    elif mode != "RGB":
+        img = img.convert("RGB")
+    rgb = np.asarray(img, dtype=np.uint8)
+    return rgb[:, :, ::-1]

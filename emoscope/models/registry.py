@@ -1,0 +1,48 @@
+"""Model registry: every network is built by name, with its configuration registered beside it (like timm).
+
+>>> from emoscope.models import create_model, list_models
+>>> net = create_model("expr_resnet_cbam")
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from torch import nn
+
+_REGISTRY: dict[str, tuple[Callable[[Any], nn.Module], Any, str]] = {}
+
+
+def register_model(name: str, builder: Callable[[Any], nn.Module], config: Any, description: str = "") -> None:
+    """Register ``builder(config)`` under ``name``. Names are unique."""
+    if name in _REGISTRY:
+        raise KeyError(f"model {name!r} is already registered")
+    _REGISTRY[name] = (builder, config, description)
+
+
+def list_models() -> dict[str, str]:
+    """Registered model names -> one-line descriptions."""
+    _ensure_builtin()
+    return {name: desc for name, (_, _, desc) in sorted(_REGISTRY.items())}
+
+
+def get_config(name: str, **overrides: Any) -> Any:
+    """The registered configuration of ``name``, with dataclass fields replaced by ``overrides``."""
+    _ensure_builtin()
+    if name not in _REGISTRY:
+        raise KeyError(f"unknown model {name!r}; registered: {sorted(_REGISTRY)}")
+    cfg = _REGISTRY[name][1]
+    return dataclasses.replace(cfg, **overrides) if overrides else cfg
+
+
+def create_model(name: str, **overrides: Any) -> nn.Module:
+    """Build a registered model (randomly initialised). ``overrides`` change fields of its config."""
+    cfg = get_config(name, **overrides)
+    return _REGISTRY[name][0](cfg)
+
+
+def _ensure_builtin() -> None:
+    if not _REGISTRY:
+        from emoscope.models import zoo  # noqa: F401  (registers the built-in models)

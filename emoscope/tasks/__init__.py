@@ -1,0 +1,1 @@
+"""Tasks: expression recognition (``expression``), later micro-expressions (``micro``)."""

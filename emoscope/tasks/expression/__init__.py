@@ -1,0 +1,1 @@
+"""Facial expression recognition: training (PyTorch), evaluation, calibration, export and ONNX inference."""

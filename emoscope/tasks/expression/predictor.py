@@ -1,0 +1,86 @@
+"""Expression inference on ONNX Runtime (no PyTorch needed).
+
+The shipped model lives in ``emoscope/weights/``: ``expression.onnx`` (input ``pixels``: ``(N, 1, 48, 48)`` float32
+grey pixel values in [0, 255], outputs: one ``(N, K)`` logit tensor per head) and ``expression.json`` (the class
+names of each head, the calibration temperatures fitted on the validation split, the scores and the command that
+produced them).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from emoscope.faces.preprocess import prepare_faces
+
+WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"
+DEFAULT_MODEL = WEIGHTS_DIR / "expression.onnx"
+
+
+def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
+    z = z - z.max(axis=axis, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+class ExpressionRecognizer:
+    """Classify face crops into emotions with calibrated probabilities.
+
+    model: path to an ``.onnx`` file with its ``.json`` metadata beside it (default: the shipped model).
+    head: which label set to report: ``ferplus`` (8 emotions incl. contempt, default) or ``fer2013`` (7 classes).
+    threads: ONNX Runtime intra-op threads (None = ONNX Runtime's default, all cores).
+    calibrated: apply the temperature fitted on the validation split (True) or return raw softmax (False).
+    """
+
+    def __init__(
+        self,
+        model: str | Path | None = None,
+        head: str | None = None,
+        threads: int | None = None,
+        calibrated: bool = True,
+    ):
+        import onnxruntime as ort
+
+        self.model_path = Path(model) if model else DEFAULT_MODEL
+        meta_path = self.model_path.with_suffix(".json")
+        if not self.model_path.is_file():
+            raise FileNotFoundError(f"{self.model_path}: expression model not found")
+        if not meta_path.is_file():
+            raise FileNotFoundError(f"{meta_path}: model metadata (classes, temperature) not found beside the model")
+        self.meta: dict[str, Any] = json.loads(meta_path.read_text())
+        heads = self.meta["heads"]
+        self.head = head or self.meta.get("default_head", next(iter(heads)))
+        if self.head not in heads:
+            raise KeyError(f"model {self.model_path.name} has no head {self.head!r}; heads: {sorted(heads)}")
+        self.classes: tuple[str, ...] = tuple(heads[self.head]["classes"])
+        self.temperature = float(heads[self.head].get("temperature", 1.0)) if calibrated else 1.0
+        self.input_size = int(self.meta.get("input_size", 48))
+        so = ort.SessionOptions()
+        if threads:
+            so.intra_op_num_threads = threads
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self._session = ort.InferenceSession(str(self.model_path), so, providers=["CPUExecutionProvider"])
+        self._input = self._session.get_inputs()[0].name
+
+    def logits(self, faces: Sequence[np.ndarray] | np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """Raw logits of the chosen head, ``(N, K)``. ``faces``: crops of any size/colour, or an ``(N, 1, 48, 48)``
+        float32 batch already prepared by :func:`emoscope.faces.prepare_faces`."""
+        x = faces if isinstance(faces, np.ndarray) and faces.ndim == 4 else prepare_faces(faces, self.input_size)
+        if len(x) == 0:
+            return np.zeros((0, len(self.classes)), np.float32)
+        outs = []
+        for s in range(0, len(x), batch_size):
+            outs.append(self._session.run([self.head], {self._input: np.ascontiguousarray(x[s : s + batch_size], np.float32)})[0])
+        return np.concatenate(outs)
+
+    def predict_proba(self, faces: Sequence[np.ndarray] | np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """Calibrated probabilities ``(N, K)`` over :attr:`classes`."""
+        return softmax(self.logits(faces, batch_size) / self.temperature)
+
+    def predict(self, faces: Sequence[np.ndarray] | np.ndarray) -> list[str]:
+        """Most probable class name per face."""
+        return [self.classes[i] for i in self.predict_proba(faces).argmax(axis=1)]

@@ -1,0 +1,93 @@
+"""Training, resume, export and ONNX inference on generated data (small and fast; no research data)."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from synthetic import write_fer2013_folder, write_ferplus_folder
+
+from emoscope.datasets import load_fer2013
+from emoscope.tasks.expression.export import export_and_calibrate
+from emoscope.tasks.expression.predictor import ExpressionRecognizer
+from emoscope.tasks.expression.train import TrainConfig, load_checkpoint, train
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    fer = write_fer2013_folder(root / "fer2013", {"Training": 40, "PublicTest": 6, "PrivateTest": 6})
+    fp = write_ferplus_folder(root / "ferplus", {"FER2013Train": 96, "FER2013Valid": 32, "FER2013Test": 32})
+    return fer, fp
+
+
+def _cfg(out, fer, **kw):
+    base = dict(out=str(out), model="expr_resnet_plain", labels="fer2013", fer2013=str(fer), epochs=6,
+                batch_size=32, lr=0.05, ema=0, amp="none", threads=1, seed=0)  # fmt: skip
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+@pytest.fixture(scope="module")
+def trained(data, tmp_path_factory):
+    fer, _ = data
+    out = tmp_path_factory.mktemp("run")
+    best = train(_cfg(out, fer))
+    return out, best
+
+
+def test_training_learns_and_writes_its_run_folder(trained):
+    out, best = trained
+    for f in ("config.json", "best.pt", "last.pt", "log.jsonl", "log.csv"):
+        assert (out / f).is_file(), f
+    rows = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2, 3, 4, 5, 6]
+    assert rows[-1]["train_loss"] < rows[0]["train_loss"]
+    assert best["val_fer2013_acc"] > 0.6  # chance is 1/7
+    assert best["val_score"] == max(r["val_score"] for r in rows)
+    assert json.loads((out / "config.json").read_text())["model"] == "expr_resnet_plain"
+
+
+def test_resume_gives_the_same_weights_as_an_uninterrupted_run(data, trained, tmp_path):
+    fer, _ = data
+    full_out, _ = trained
+    part = tmp_path / "part"
+    train(_cfg(part, fer, extra={"stop_after": 3}))
+    assert len((part / "log.jsonl").read_text().splitlines()) == 3
+    train(_cfg(part, fer), resume=True)
+    assert len((part / "log.jsonl").read_text().splitlines()) == 6
+    a = torch.load(full_out / "last.pt", weights_only=False)["model"]
+    b = torch.load(part / "last.pt", weights_only=False)["model"]
+    for k in a:
+        assert torch.allclose(a[k].float(), b[k].float(), atol=1e-5), k
+
+
+def test_soft_label_training_on_ferplus(data, tmp_path):
+    _, fp = data
+    best = train(_cfg(tmp_path, None, labels="ferplus", ferplus=str(fp), fer2013=None, epochs=3))
+    assert "val_ferplus_acc" in best and "val_fer2013_acc" not in best
+
+
+def test_export_matches_pytorch_and_calibrates(data, trained, tmp_path):
+    fer, _ = data
+    out, _ = trained
+    onnx = tmp_path / "m.onnx"
+    meta = export_and_calibrate(out / "best.pt", onnx, fer2013=str(fer))
+    assert onnx.is_file() and (tmp_path / "m.json").is_file()
+    head = meta["heads"]["fer2013"]
+    assert head["temperature"] > 0 and head["val_nll_after"] <= head["val_nll_before"] + 1e-9
+    test = load_fer2013(fer, "test")
+    rec = ExpressionRecognizer(onnx, threads=1)
+    assert rec.head == "fer2013" and len(rec.classes) == 7
+    probs = rec.predict_proba(test.images)
+    assert probs.shape == (len(test), 7)
+    assert np.allclose(probs.sum(1), 1, atol=1e-5)
+    torch_model = load_checkpoint(out / "best.pt")
+    with torch.no_grad():
+        ref = torch_model(torch.from_numpy(test.images).float()[:, None])["fer2013"].numpy()
+    assert np.abs(rec.logits(test.images) - ref).max() < 1e-3
+    # the same faces as colour crops of another size go through the shared preprocessing
+    big = [np.repeat(np.kron(im, np.ones((2, 2), np.uint8))[:, :, None], 3, 2) for im in test.images[:5]]
+    assert (rec.predict_proba(big).argmax(1) == probs[:5].argmax(1)).mean() >= 0.8
+    raw = ExpressionRecognizer(onnx, calibrated=False).predict_proba(test.images)
+    assert (raw.argmax(1) == probs.argmax(1)).all()  # temperature never changes the ranking
