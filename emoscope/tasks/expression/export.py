@@ -48,55 +48,113 @@ def export_and_calibrate(
     fer2013: str | None = None,
     ferplus: str | None = None,
     default_head: str = "ferplus",
+    int8: bool = False,
+    tta: bool = False,
 ) -> dict[str, Any]:
     """Checkpoint -> ``out`` (.onnx) + ``out`` with .json: classes per head, temperatures fitted on each head's
-    validation split (FER2013 PublicTest, FER+ Valid), validation figures, provenance. Returns the metadata."""
-    import onnxruntime as ort
+    validation split (FER2013 PublicTest, FER+ Valid) *through the deployed inference path* (ONNX Runtime,
+    int8 if requested, flip test-time augmentation if requested), validation figures, provenance.
+
+    int8: quantise with :func:`quantize_int8`, its activation ranges fixed on 512 FER2013 *training* images.
+    Returns the metadata.
+    """
+    from emoscope.tasks.expression.predictor import ExpressionRecognizer
 
     ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
     model = load_checkpoint(checkpoint)
     out = Path(out)
-    export_onnx(model, out)
-    # the ONNX graph must compute what PyTorch computes
-    x = (torch.rand(8, 1, 48, 48) * 255).numpy()
-    sess = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
-    ref = predict_logits(model, x[:, 0].astype(np.uint8), torch.device("cpu"))
-    got = sess.run(None, {"pixels": x[:, 0].astype(np.uint8)[:, None].astype(np.float32)})
-    for h, g in zip(model.config.heads, got, strict=True):
-        err = float(np.abs(ref[h] - g).max())
-        if err > 1e-3:
-            raise RuntimeError(f"ONNX export of head {h} differs from PyTorch by {err}")
-    heads: dict[str, Any] = {}
-    sources = {"fer2013": (fer2013, load_fer2013), "ferplus": (ferplus, load_ferplus)}
-    for h, classes in model.config.heads.items():
-        entry: dict[str, Any] = {"classes": list(classes), "temperature": 1.0}
-        path, loader = sources.get(h, (None, None))
-        if path and loader:
-            val = loader(path, "val")
-            keep = val.labels >= 0
-            logits = predict_logits(model, val.images[keep], torch.device("cpu"))[h]
-            y = val.labels[keep]
-            t = fit_temperature(logits, y)
-            entry.update(temperature=round(t, 4), calibrated_on=f"{val.name} (n={int(keep.sum())})",
-                         val_accuracy=float((logits.argmax(1) == y).mean()),
-                         val_nll_before=nll(logits, y, 1.0), val_nll_after=nll(logits, y, t))  # fmt: skip
-        heads[h] = entry
-    meta = {
+    fp32 = out.with_name(out.stem + ".fp32.onnx") if int8 else out
+    export_onnx(model, fp32)
+    _check_onnx_matches(model, fp32)
+    meta: dict[str, Any] = {
         "format": 1,
         "task": "expression",
         "model_name": ck["model_name"],
         "input": "pixels",
         "input_size": model.config.input_size,
         "input_description": "(N, 1, 48, 48) float32 grey pixel values 0..255 of an aligned face crop",
-        "default_head": default_head if default_head in heads else next(iter(heads)),
-        "heads": heads,
+        "default_head": default_head if default_head in model.config.heads else next(iter(model.config.heads)),
+        "heads": {h: {"classes": list(c), "temperature": 1.0} for h, c in model.config.heads.items()},
+        "tta": tta,
         "trained_epoch": ck["epoch"],
         "train_config": ck["config"],
-        "onnx_sha256": hashlib.sha256(out.read_bytes()).hexdigest(),
-        "onnx_bytes": out.stat().st_size,
     }
-    meta_path = out.with_suffix(".json")
-    tmp = meta_path.with_name(meta_path.name + ".tmp")
-    tmp.write_text(json.dumps(meta, indent=2))
-    os.replace(tmp, meta_path)
+    _write_meta(meta, fp32)
+    if int8:
+        if not fer2013:
+            raise ValueError("int8 quantisation needs FER2013 training images (fer2013=...)")
+        train = load_fer2013(fer2013, "train")
+        pick = np.random.default_rng(0).permutation(len(train))[:512]
+        quantize_int8(fp32, out, train.images[pick])
+        fp32.unlink()
+        fp32.with_suffix(".json").unlink()
+        meta["quantized"] = "int8 static QDQ (per-channel weights), activation ranges from 512 FER2013 training images"
+    sources = {"fer2013": (fer2013, load_fer2013), "ferplus": (ferplus, load_ferplus)}
+    for h, entry in meta["heads"].items():
+        path, loader = sources.get(h, (None, None))
+        if not (path and loader):
+            continue
+        val = loader(path, "val")
+        keep = val.labels >= 0
+        y = val.labels[keep]
+        logits = ExpressionRecognizer(out, head=h, calibrated=False, tta=tta).logits(val.images[keep])
+        t = fit_temperature(logits, y)
+        entry.update(temperature=round(t, 4), calibrated_on=f"{val.name} (n={int(keep.sum())})",
+                     val_accuracy=float((logits.argmax(1) == y).mean()),
+                     val_nll_before=nll(logits, y, 1.0), val_nll_after=nll(logits, y, t))  # fmt: skip
+    _write_meta(meta, out)
     return meta
+
+
+def _check_onnx_matches(model: torch.nn.Module, path: Path) -> None:
+    """The ONNX graph must compute what PyTorch computes."""
+    import onnxruntime as ort
+
+    x = (torch.rand(8, 48, 48) * 255).to(torch.uint8).numpy()
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    ref = predict_logits(model, x, torch.device("cpu"))
+    got = sess.run(None, {"pixels": x[:, None].astype(np.float32)})
+    for h, g in zip(model.config.heads, got, strict=True):
+        err = float(np.abs(ref[h] - g).max())
+        if err > 1e-3:
+            raise RuntimeError(f"ONNX export of head {h} differs from PyTorch by {err}")
+
+
+def _write_meta(meta: dict[str, Any], onnx_path: Path) -> None:
+    meta.update(onnx_sha256=hashlib.sha256(onnx_path.read_bytes()).hexdigest(), onnx_bytes=onnx_path.stat().st_size)
+    path = onnx_path.with_suffix(".json")
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(meta, indent=2))
+    os.replace(tmp, path)
+
+
+def quantize_int8(fp32_model: str | Path, out: str | Path, calibration_images: np.ndarray) -> Path:
+    """Static int8 quantisation (QDQ, per-channel weights) of an exported model with ONNX Runtime.
+
+    calibration_images: ``(N, 48, 48)`` uint8 faces from the *training* split (a few hundred) used to fix the
+    activation ranges. The metadata ``.json`` of ``fp32_model`` is copied beside ``out`` (with the int8 file's
+    size and hash); accuracy must be re-measured with ``emoscope evaluate``.
+    """
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    class _Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            x = calibration_images.astype(np.float32)[:, None]
+            self._it = iter([{"pixels": x[i : i + 32]} for i in range(0, len(x), 32)])
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            return next(self._it, None)
+
+    fp32_model, out = Path(fp32_model), Path(out)
+    pre = out.with_name(out.stem + ".pre.onnx")
+    tmp = out.with_name(out.name + ".tmp")
+    quant_pre_process(str(fp32_model), str(pre))
+    quantize_static(str(pre), str(tmp), _Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)  # fmt: skip
+    pre.unlink(missing_ok=True)
+    os.replace(tmp, out)
+    meta = json.loads(fp32_model.with_suffix(".json").read_text())
+    meta["quantized"] = "int8 static QDQ (per-channel weights)"
+    _write_meta(meta, out)
+    return out

@@ -34,6 +34,8 @@ class ExpressionRecognizer:
     head: which label set to report: ``ferplus`` (8 emotions incl. contempt, default) or ``fer2013`` (7 classes).
     threads: ONNX Runtime intra-op threads (None = ONNX Runtime's default, all cores).
     calibrated: apply the temperature fitted on the validation split (True) or return raw softmax (False).
+    tta: average the logits of each face and its mirror image (horizontal flip); None = as the model's metadata
+        says (the setting it was calibrated and evaluated with).
     """
 
     def __init__(
@@ -42,6 +44,7 @@ class ExpressionRecognizer:
         head: str | None = None,
         threads: int | None = None,
         calibrated: bool = True,
+        tta: bool | None = None,
     ):
         import onnxruntime as ort
 
@@ -59,6 +62,7 @@ class ExpressionRecognizer:
         self.classes: tuple[str, ...] = tuple(heads[self.head]["classes"])
         self.temperature = float(heads[self.head].get("temperature", 1.0)) if calibrated else 1.0
         self.input_size = int(self.meta.get("input_size", 48))
+        self.tta = bool(self.meta.get("tta", False)) if tta is None else tta
         so = ort.SessionOptions()
         if threads:
             so.intra_op_num_threads = threads
@@ -74,7 +78,11 @@ class ExpressionRecognizer:
             return np.zeros((0, len(self.classes)), np.float32)
         outs = []
         for s in range(0, len(x), batch_size):
-            outs.append(self._session.run([self.head], {self._input: np.ascontiguousarray(x[s : s + batch_size], np.float32)})[0])
+            xb = np.ascontiguousarray(x[s : s + batch_size], np.float32)
+            if self.tta:
+                xb = np.concatenate([xb, xb[..., ::-1]])
+            z = self._session.run([self.head], {self._input: xb})[0]
+            outs.append((z[: len(z) // 2] + z[len(z) // 2 :]) / 2 if self.tta else z)
         return np.concatenate(outs)
 
     def predict_proba(self, faces: Sequence[np.ndarray] | np.ndarray, batch_size: int = 256) -> np.ndarray:

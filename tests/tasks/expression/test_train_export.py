@@ -91,3 +91,21 @@ def test_export_matches_pytorch_and_calibrates(data, trained, tmp_path):
     assert (rec.predict_proba(big).argmax(1) == probs[:5].argmax(1)).mean() >= 0.8
     raw = ExpressionRecognizer(onnx, calibrated=False).predict_proba(test.images)
     assert (raw.argmax(1) == probs.argmax(1)).all()  # temperature never changes the ranking
+
+
+def test_int8_export_with_flip_tta_keeps_the_predictions(data, trained, tmp_path):
+    fer, _ = data
+    out, _ = trained
+    fp32 = export_and_calibrate(out / "best.pt", tmp_path / "f.onnx", fer2013=str(fer))
+    q = export_and_calibrate(out / "best.pt", tmp_path / "q.onnx", fer2013=str(fer), int8=True, tta=True)
+    assert q["tta"] is True and "int8" in q["quantized"]
+    assert not (tmp_path / "q.fp32.onnx").exists()  # the intermediate float model is removed
+    assert q["onnx_bytes"] < 0.5 * fp32["onnx_bytes"]
+    test = load_fer2013(fer, "test")
+    a = ExpressionRecognizer(tmp_path / "f.onnx").predict_proba(test.images)
+    rec = ExpressionRecognizer(tmp_path / "q.onnx")
+    assert rec.tta is True
+    b = rec.predict_proba(test.images)
+    assert (a.argmax(1) == b.argmax(1)).mean() >= 0.9
+    # flip TTA: a face and its mirror image get the same answer
+    assert np.allclose(rec.logits(test.images[:4]), rec.logits(test.images[:4, :, ::-1]), atol=1e-4)
