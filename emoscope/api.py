@@ -1,4 +1,13 @@
-"""The Python API: analyse images in one call, get typed results."""
+"""The Python API: analyse images in one call, get typed results.
+
+>>> import emoscope
+>>> res = emoscope.analyze("photo.jpg")            # detect -> align -> classify every face
+>>> [(f.box, f.label) for f in res.faces]
+>>> res.to_dataframe()
+
+:class:`Analyzer` holds the models (load once, reuse for many images); :func:`analyze` and
+:func:`analyze_aligned` use one default :class:`Analyzer` per process, created on first use.
+"""
 
 from __future__ import annotations
 
@@ -6,41 +15,87 @@ from pathlib import Path
 
 import numpy as np
 
-from emoscope.input.images import read_image
+from emoscope.errors import InputError
+from emoscope.input.images import MAX_IMAGE_PIXELS, read_image
 from emoscope.outputs.results import FaceResult, ImageResult
 from emoscope.tasks.expression.predictor import ExpressionRecognizer
 
-_DEFAULT: dict[str, ExpressionRecognizer] = {}
+
+class Analyzer:
+    """Face detection + alignment + expression recognition.
+
+    recognizer: an :class:`ExpressionRecognizer` (default: the shipped model, FER+ 8-emotion head).
+    detector: anything with ``detect(image) -> list[Detection]`` (default: ``emoscope.faces.create_detector()``),
+        created on first use so that crop-only use needs no detector.
+    max_pixels: images with more pixels are refused before decoding.
+    """
+
+    def __init__(self, recognizer: ExpressionRecognizer | None = None, detector=None, max_pixels: int = MAX_IMAGE_PIXELS):
+        self.recognizer = recognizer or ExpressionRecognizer()
+        self._detector = detector
+        self.max_pixels = max_pixels
+
+    @property
+    def detector(self):
+        if self._detector is None:
+            from emoscope.faces.detect import create_detector
+
+            self._detector = create_detector()
+        return self._detector
+
+    def _load(self, image: np.ndarray | str | Path, file: str | None) -> tuple[np.ndarray, str | None]:
+        if isinstance(image, np.ndarray):
+            if image.size == 0:
+                raise InputError(file or "<array>", "image has no pixels")
+            return image, file
+        return read_image(image, max_pixels=self.max_pixels), file or str(image)
+
+    def _faces(self, crops: list[np.ndarray], boxes: list[tuple[int, int, int, int]], scores: list[float]) -> list[FaceResult]:
+        if not crops:
+            return []
+        rec = self.recognizer
+        probs = rec.predict_proba(crops)
+        return [
+            FaceResult(box=tuple(int(v) for v in b), label=rec.classes[int(p.argmax())],
+                       probabilities={c: float(v) for c, v in zip(rec.classes, p, strict=True)}, score=float(s))
+            for b, s, p in zip(boxes, scores, probs, strict=True)
+        ]  # fmt: skip
+
+    def analyze(self, image: np.ndarray | str | Path, *, file: str | None = None) -> ImageResult:
+        """Find every face in ``image`` (a path, or an ``(H, W)`` grey / ``(H, W, 3)`` BGR array), align it to the
+        training framing and classify it. No face -> ``faces == []``. Unreadable file -> :class:`InputError`."""
+        from emoscope.faces.align import align_face
+
+        img, file = self._load(image, file)
+        dets = self.detector.detect(img)
+        crops = [align_face(img, d) for d in dets]
+        faces = self._faces(crops, [d.box for d in dets], [d.score for d in dets])
+        return ImageResult(file=file, faces=faces, width=img.shape[1], height=img.shape[0])
+
+    def analyze_aligned(self, image: np.ndarray | str | Path, *, file: str | None = None) -> ImageResult:
+        """Classify an image that already is a face crop (the whole image is the face, box = the image)."""
+        img, file = self._load(image, file)
+        h, w = img.shape[:2]
+        return ImageResult(file=file, faces=self._faces([img], [(0, 0, w, h)], [1.0]), width=w, height=h)
 
 
-def _recognizer(recognizer: ExpressionRecognizer | None) -> ExpressionRecognizer:
-    if recognizer is not None:
-        return recognizer
-    if "default" not in _DEFAULT:  # the shipped model is loaded once per process, on first use
-        _DEFAULT["default"] = ExpressionRecognizer()
+_DEFAULT: dict[str, Analyzer] = {}
+
+
+def default_analyzer() -> Analyzer:
+    """The per-process default :class:`Analyzer` (shipped model, default detector), created on first use."""
+    if "default" not in _DEFAULT:
+        _DEFAULT["default"] = Analyzer()
     return _DEFAULT["default"]
 
 
-def analyze_aligned(
-    image: np.ndarray | str | Path,
-    *,
-    recognizer: ExpressionRecognizer | None = None,
-    file: str | None = None,
-) -> ImageResult:
-    """Classify an image that is already a face crop (the whole image is the face).
+def analyze(image: np.ndarray | str | Path, *, file: str | None = None) -> ImageResult:
+    """Detect, align and classify every face in ``image`` with the default :class:`Analyzer`."""
+    return default_analyzer().analyze(image, file=file)
 
-    image: an ``(H, W)`` / ``(H, W, 3)`` BGR array, or a path. Returns an :class:`ImageResult` with one face whose
-    box is the whole image.
-    """
-    if not isinstance(image, np.ndarray):
-        file = file or str(image)
-        image = read_image(image)
-    rec = _recognizer(recognizer)
-    h, w = image.shape[:2]
-    p = rec.predict_proba([image])[0]
-    face = FaceResult(
-        box=(0, 0, w, h),
-        label=rec.classes[int(p.argmax())],
-        probabilities={c: float(v) for c, v in zip(rec.classes, p, strict=True)},
-    )
-    return ImageResult(file=file, faces=[face], width=w, height=h)
+
+def analyze_aligned(image: np.ndarray | str | Path, *, recognizer: ExpressionRecognizer | None = None,
+                    file: str | None = None) -> ImageResult:  # fmt: skip
+    """Classify an image that is already a face crop (see :meth:`Analyzer.analyze_aligned`)."""
+    analyzer = Analyzer(recognizer) if recognizer is not None else default_analyzer()
+    return analyzer.analyze_aligned(image, file=file)

@@ -61,10 +61,75 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--confusion-png", help="also save the confusion matrix as a PNG here")
     e.add_argument("--threads", type=int, help="ONNX Runtime threads")
     e.add_argument("--json", action="store_true", help="print the figures as one JSON object on the last line")
+    _add_evaluate_micro(tsub)
+
+
+def _add_evaluate_micro(tsub: argparse._SubParsersAction) -> None:
+    m = tsub.add_parser("micro", help="micro-expressions: train and score Leave-One-Subject-Out (needs PyTorch)")
+    m.add_argument("--dataset", choices=["megc2019"], required=True)
+    m.add_argument("--data", required=True, help="MEGC2019 folder (combined_3_class2_for_optical_flow.csv, flow images)")
+    m.add_argument("--protocol", choices=["loso"], default="loso", help="one fold per subject, predictions pooled")
+    m.add_argument("--model", default="micro_attn", help="registered micro_* model (see 'emoscope models')")
+    m.add_argument("--recipe", choices=["default", "ststnet_code"], default="default",
+                   help="fixed training recipe of every fold (ststnet_code: the STSTNet authors' training)")  # fmt: skip
+    m.add_argument("--seed", type=int, default=0)
+    m.add_argument("--seeds", help="comma-separated seeds, e.g. 0,1,2: one full run each, mean and spread reported")
+    m.add_argument("--epochs", type=int, help="override the recipe's (fixed) number of epochs")
+    m.add_argument("--limit-folds", type=int, default=0, help="run only N folds spread over the subjects (smoke runs)")
+    m.add_argument("--jobs", type=int, default=1, help="folds trained in parallel processes (same numbers for any N)")
+    m.add_argument("--predictions", metavar="CSV", help="write every held-out prediction (one row per sample and seed)")
+    m.add_argument("--json", action="store_true", help="print the figures as one JSON object on the last line")
+
+
+def _run_evaluate_micro(a: argparse.Namespace) -> int:
+    import dataclasses
+    import json
+
+    from emoscope.datasets.megc2019 import load_megc2019
+    from emoscope.tasks.micro.loso import RECIPES, check_micro_model, format_summary, run_loso, summarize_runs
+
+    check_micro_model(a.model)
+    try:
+        seeds = [int(s) for s in a.seeds.split(",")] if a.seeds else [a.seed]
+    except ValueError:
+        print(f"emoscope: error: --seeds must be comma-separated integers, got {a.seeds!r}", file=sys.stderr)
+        return 2
+    recipe = RECIPES[a.recipe]
+    if a.epochs is not None:
+        recipe = dataclasses.replace(recipe, epochs=a.epochs)
+    data = load_megc2019(a.data)
+    results = []
+    for seed in seeds:
+
+        def progress(fold, probs, sec, seed=seed):
+            acc = float((probs.argmax(1) == data.labels[fold.test]).mean())
+            print(f"seed {seed} fold {fold.index + 1:2d} {fold.subject:14s} n={len(fold.test):2d} acc={acc:.2f} "
+                  f"({sec:.1f} s)", file=sys.stderr, flush=True)  # fmt: skip
+
+        res = run_loso(data, a.model, recipe, seed, limit_folds=a.limit_folds, jobs=a.jobs, progress=progress)
+        res.recipe_name = a.recipe + (f" (epochs={a.epochs})" if a.epochs is not None else "")
+        results.append(res)
+    summary = summarize_runs(results)
+    print(format_summary(summary, data.classes))
+    if a.predictions:
+        import csv
+
+        rows = [row for r in results for row in r.prediction_rows()]
+        with open(a.predictions, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
+        print(f"predictions written to {a.predictions}")
+    if a.json:
+        print(json.dumps(summary))
+    return 0
 
 
 def _run_evaluate(a: argparse.Namespace) -> int:
     import json
+
+    if a.task == "micro":
+        return _run_evaluate_micro(a)
 
     from emoscope.evaluation.metrics import format_report
     from emoscope.tasks.expression.evaluate import evaluate_expression
@@ -89,6 +154,8 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--out", required=True, help="output .onnx path (metadata goes beside it as .json)")
     e.add_argument("--fer2013-data", help="FER2013 folder or csv: calibrate the fer2013 head on PublicTest")
     e.add_argument("--ferplus-data", help="FER+ root: calibrate the ferplus head on FER2013Valid")
+    e.add_argument("--int8", action="store_true", help="static int8 quantisation (ranges from FER2013 training images)")
+    e.add_argument("--tta", action="store_true", help="average each face with its mirror image at inference")
 
 
 def _run_export(a: argparse.Namespace) -> int:
@@ -96,7 +163,7 @@ def _run_export(a: argparse.Namespace) -> int:
 
     from emoscope.tasks.expression.export import export_and_calibrate
 
-    meta = export_and_calibrate(a.checkpoint, a.out, a.fer2013_data, a.ferplus_data)
+    meta = export_and_calibrate(a.checkpoint, a.out, a.fer2013_data, a.ferplus_data, int8=a.int8, tta=a.tta)
     print(json.dumps({h: {k: v for k, v in e.items() if k != "classes"} for h, e in meta["heads"].items()}, indent=2))
     print(f"wrote {a.out} ({meta['onnx_bytes'] / 1e6:.2f} MB) and its .json")
     return 0
@@ -106,6 +173,7 @@ def _add_predict(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predict", help="expressions of the faces in images")
     p.add_argument("inputs", nargs="+", help="image files or folders")
     p.add_argument("--aligned", action="store_true", help="each image is one aligned face crop (no detection)")
+    p.add_argument("--annotate", metavar="OUT_DIR", help="write copies with boxes, labels and probability bars here")
     p.add_argument("--model", help="an exported .onnx model (default: the shipped one)")
     p.add_argument("--head", help="label set: ferplus (8 emotions, default) or fer2013 (7)")
     p.add_argument("--json", action="store_true", help="one JSON object per input per line")
@@ -130,37 +198,51 @@ def _iter_inputs(inputs: list[str]):
 
 
 def _run_predict(a: argparse.Namespace) -> int:
-    from emoscope.api import analyze_aligned
+    from pathlib import Path
+
+    from emoscope.api import Analyzer
     from emoscope.errors import InputError
     from emoscope.input.images import read_image
     from emoscope.outputs.results import ImageResult
     from emoscope.tasks.expression.predictor import ExpressionRecognizer
 
-    if not a.aligned:
-        print("emoscope: error: face detection on whole photos is not available yet (issue P2); "
-              "pass --aligned for images that are face crops", file=sys.stderr)  # fmt: skip
-        return 2
-    rec = ExpressionRecognizer(a.model, head=a.head, threads=a.threads)
+    analyzer = Analyzer(ExpressionRecognizer(a.model, head=a.head, threads=a.threads))
     n_ok = n_all = 0
     for path, problem in _iter_inputs(a.inputs):
         n_all += 1
+        res = ImageResult(file=path, error=problem)
         if problem is None:
             try:
-                res = analyze_aligned(read_image(path), recognizer=rec, file=path)
+                img = read_image(path)
+                res = analyzer.analyze_aligned(img, file=path) if a.aligned else analyzer.analyze(img, file=path)
+                if a.annotate:
+                    from emoscope.outputs.annotate import draw_results, save_image_atomic
+
+                    save_image_atomic(draw_results(img, res), Path(a.annotate) / _annotated_name(path, n_all))
             except InputError as e:
                 res = ImageResult(file=path, error=e.problem)
-        else:
-            res = ImageResult(file=path, error=problem)
+            except (OSError, ValueError) as e:  # one bad input never stops the run
+                res = ImageResult(file=path, error=f"{type(e).__name__}: {e}")
         n_ok += res.ok
         if a.json:
             print(res.to_json(), flush=True)
         elif res.ok:
-            for f in res.faces:
+            if not res.faces:
+                print(f"{path}: no face found")
+            for i, f in enumerate(res.faces):
                 top = sorted(f.probabilities.items(), key=lambda kv: -kv[1])[:3]
-                print(f"{path}: {f.label}  (" + ", ".join(f"{k} {v:.2f}" for k, v in top) + ")")
+                print(f"{path} face {i} {list(f.box)}: {f.label}  (" + ", ".join(f"{k} {v:.2f}" for k, v in top) + ")")
         else:
             print(f"{path}: error: {res.error}", file=sys.stderr)
     return 0 if n_ok > 0 or n_all == 0 else 1
+
+
+def _annotated_name(path: str, index: int) -> str:
+    from pathlib import Path
+
+    p = Path(path)
+    ext = p.suffix.lower() if p.suffix.lower() in (".jpg", ".jpeg", ".png") else ".png"
+    return f"{index:05d}_{p.stem}{ext}"
 
 
 def _add_demo(sub: argparse._SubParsersAction) -> None:

@@ -39,3 +39,24 @@ def write_image() -> Callable[..., Path]:
         return path
 
     return _write
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A randomly initialised expression network exported like the shipped model (ONNX + metadata .json)."""
+    import json
+
+    import torch
+
+    from emoscope.labels import FER2013_CLASSES, FERPLUS_CLASSES
+    from emoscope.models import create_model
+    from emoscope.tasks.expression.export import export_onnx
+
+    torch.manual_seed(0)
+    d = tmp_path_factory.mktemp("model")
+    export_onnx(create_model("expr_resnet_plain"), d / "m.onnx")
+    meta = {"input_size": 48, "default_head": "ferplus",
+            "heads": {"ferplus": {"classes": list(FERPLUS_CLASSES), "temperature": 1.5},
+                      "fer2013": {"classes": list(FER2013_CLASSES), "temperature": 1.0}}}  # fmt: skip
+    (d / "m.json").write_text(json.dumps(meta))
+    return d / "m.onnx"

@@ -9,26 +9,6 @@ import pytest
 from synthetic import synthetic_face, write_fer2013_folder
 
 from emoscope.cli import main
-from emoscope.tasks.expression.export import export_onnx
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    """A randomly initialised network exported the way the shipped model is (ONNX + metadata)."""
-    import torch
-
-    from emoscope.labels import FER2013_CLASSES, FERPLUS_CLASSES
-    from emoscope.models import create_model
-
-    torch.manual_seed(0)
-    d = tmp_path_factory.mktemp("model")
-    net = create_model("expr_resnet_plain")
-    export_onnx(net, d / "m.onnx")
-    meta = {"input_size": 48, "default_head": "ferplus",
-            "heads": {"ferplus": {"classes": list(FERPLUS_CLASSES), "temperature": 1.5},
-                      "fer2013": {"classes": list(FER2013_CLASSES), "temperature": 1.0}}}  # fmt: skip
-    (d / "m.json").write_text(json.dumps(meta))
-    return d / "m.onnx"
 
 
 @pytest.fixture
@@ -76,9 +56,26 @@ def test_predict_fer2013_head_and_text_output(tiny_model, images, capsys):
     assert out.startswith(str(images / "a.png")) and any(c in out for c in ("anger", "happiness", "neutral"))
 
 
-def test_predict_without_aligned_says_detection_is_not_available(tiny_model, images, capsys):
-    assert main(["predict", "--model", str(tiny_model), str(images / "a.png")]) == 2
-    assert "--aligned" in capsys.readouterr().err
+def test_predict_photos_detects_faces_annotates_and_reports_no_face(tiny_model, tmp_path, capsys):
+    from emoscope.outputs.demo import schematic_face
+
+    canvas = np.full((480, 640, 3), 200, np.uint8)
+    canvas[100:292, 300:492] = schematic_face("smile")
+    cv2.imwrite(str(tmp_path / "photo.png"), canvas)
+    cv2.imwrite(str(tmp_path / "blank.png"), np.full((240, 320, 3), 128, np.uint8))
+    ann = tmp_path / "ann"
+    rc = main(["predict", "--json", "--annotate", str(ann), "--model", str(tiny_model),
+               str(tmp_path / "photo.png"), str(tmp_path / "blank.png")])  # fmt: skip
+    assert rc == 0
+    rows = {r["file"].split("/")[-1]: r for r in _json_lines(capsys.readouterr().out)}
+    (face,) = rows["photo.png"]["faces"]
+    x, y, w, h = face["box"]
+    assert 280 <= x <= 340 and 90 <= y <= 170 and 90 <= w <= 220  # around the pasted face
+    assert 0.5 < face["score"] <= 1
+    assert rows["blank.png"]["faces"] == [] and "error" not in rows["blank.png"]
+    written = sorted(p.name for p in ann.iterdir())
+    assert written == ["00001_photo.png", "00002_blank.png"]
+    assert cv2.imread(str(ann / "00001_photo.png")).shape == (480, 640, 3)
 
 
 def test_evaluate_json_last_line(tiny_model, tmp_path, capsys):
