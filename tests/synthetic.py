@@ -55,3 +55,59 @@ def write_ferplus_folder(root: Path, per_split: dict[str, int], seed: int = 1) -
             n += 1
         (d / "label.csv").write_text("\n".join(lines) + "\n")
     return root
+
+
+MEGC_HEADER = "dataset,sub,filename_o,label,apex,imagename,sub_filename"
+
+
+def synthetic_flow(k: int, rng: np.random.Generator, size: int = 28) -> np.ndarray:
+    """A learnable ``(size, size, 3)`` float flow ``(u, v, strain)`` for micro class k (0 neg, 1 pos, 2 surprise):
+    brows pulled down (v > 0 high up), mouth corners up and out (u anti-symmetric low down), brows raised (v < 0)."""
+    u = rng.normal(0, 0.15, (size, size))
+    v = rng.normal(0, 0.15, (size, size))
+    top, low, mid = slice(size // 6, size // 3), slice(2 * size // 3, 5 * size // 6), size // 2
+    if k == 0:
+        v[top, size // 4 : 3 * size // 4] += 1.0
+    elif k == 1:
+        u[low, :mid] -= 1.0
+        u[low, mid:] += 1.0
+        v[low, :] -= 0.5
+    else:
+        v[top, :] -= 1.5
+    uy, ux = np.gradient(u)
+    vy, vx = np.gradient(v)
+    strain = np.sqrt(ux**2 + vy**2 + 0.5 * (uy + vx) ** 2)
+    return np.stack([u, v, strain], axis=-1)
+
+
+def normalise_flow_png(flow: np.ndarray) -> np.ndarray:
+    """``(H, W, 3)`` float (u, v, strain) -> uint8 min-max normalised per channel, in OpenCV's BGR order for imwrite."""
+    lo = flow.min(axis=(0, 1), keepdims=True)
+    hi = flow.max(axis=(0, 1), keepdims=True)
+    rgb = np.round((flow - lo) / np.maximum(hi - lo, 1e-9) * 255).astype(np.uint8)
+    return np.ascontiguousarray(rgb[:, :, ::-1])
+
+
+def write_megc2019_folder(
+    root: Path, subjects: dict[str, list[str]], per_subject: int = 6, seed: int = 0, apex_size: int = 32
+) -> Path:
+    """MEGC2019 composite layout: the CSV, ``STSNet_whole_norm_u_v_os/<sub>_<filename_o> .png`` (28x28, R=u,
+    G=v, B=strain) and ``combined_datasets_whole/<imagename>`` apex JPEGs. Labels cycle 0, 1, 2 per subject;
+    SMIC rows name their apex image differently from their flow image, as in the real file."""
+    rng = np.random.default_rng(seed)
+    (root / "STSNet_whole_norm_u_v_os").mkdir(parents=True, exist_ok=True)
+    (root / "combined_datasets_whole").mkdir(parents=True, exist_ok=True)
+    lines = [MEGC_HEADER]
+    for source, subs in subjects.items():
+        for sub in subs:
+            for i in range(per_subject):
+                k = i % 3
+                name = f"{sub}_{['ne', 'po', 'sur'][k]}_{i:02d}" if source == "smic" else f"EP{i:02d}_{k}f"
+                image = f"{sub}_s1_{name[len(sub) + 1 :]}.jpg" if source == "smic" else f"{sub}_{name}.jpg"
+                flow = normalise_flow_png(synthetic_flow(k, rng))
+                assert cv2.imwrite(str(root / "STSNet_whole_norm_u_v_os" / f"{sub}_{name} .png"), flow)
+                apex = synthetic_face(k, 3, rng, apex_size)
+                assert cv2.imwrite(str(root / "combined_datasets_whole" / image), cv2.cvtColor(apex, cv2.COLOR_GRAY2BGR))
+                lines.append(f"{source},{sub},{name},{k},,{image},")
+    (root / "combined_3_class2_for_optical_flow.csv").write_text("\n".join(lines) + "\n")
+    return root

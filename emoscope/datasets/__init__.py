@@ -1,4 +1,5 @@
-"""Dataset loaders: FER2013 (folders or fer2013.csv), FER+ (folders or fer2013new.csv), generic class folders."""
+"""Dataset loaders: FER2013 (folders or fer2013.csv), FER+ (folders or fer2013new.csv), generic class folders,
+the MEGC2019 micro-expression composite (optical flow + apex frames)."""
 
 from emoscope.datasets.base import FaceSet, canonical_split
 from emoscope.datasets.fer2013 import load_fer2013, load_fer2013_csv
@@ -10,16 +11,19 @@ from emoscope.datasets.ferplus import (
     vote_distribution,
 )
 from emoscope.datasets.folder import load_folder
+from emoscope.datasets.megc2019 import MicroSet, load_megc2019
 from emoscope.errors import DatasetError
 
 __all__ = [
     "FaceSet",
+    "MicroSet",
     "canonical_split",
     "load_fer2013",
     "load_fer2013_csv",
     "load_ferplus",
     "load_ferplus_csv",
     "load_folder",
+    "load_megc2019",
     "majority_labels",
     "match_images",
     "vote_distribution",

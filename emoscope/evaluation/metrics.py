@@ -26,6 +26,39 @@ def expected_calibration_error(probs: np.ndarray, y: np.ndarray, n_bins: int = 1
     return float(ece)
 
 
+def uf1_uar(y: np.ndarray, pred: np.ndarray, n_classes: int) -> dict[str, Any]:
+    """Micro-expression figures (MEGC protocol): UF1 = mean per-class F1, UAR = mean per-class recall.
+
+    y, pred: ``(N,)`` true and predicted class indices in ``0..n_classes-1``. Classes absent from ``y`` are left
+    out of both means (as in :func:`classification_report`); a class that is predicted but never true still
+    lowers the F1 of the classes it was confused with. Returns ``n, uf1, uar, accuracy``, ``per_class_f1`` and
+    ``per_class_recall`` (lists, one value per class index; NaN for an absent class) and ``confusion``
+    (``n_classes x n_classes`` counts, rows = true, columns = predicted).
+    """
+    y = np.asarray(y, dtype=np.int64)
+    pred = np.asarray(pred, dtype=np.int64)
+    if y.shape != pred.shape or y.ndim != 1:
+        raise ValueError(f"y and pred must be 1-D and equally long, got shapes {y.shape} and {pred.shape}")
+    labels = list(range(n_classes))
+    cm = confusion_matrix(y, pred, labels=labels) if len(y) else np.zeros((n_classes, n_classes), np.int64)
+    tp = np.diag(cm).astype(np.float64)
+    support = cm.sum(axis=1).astype(np.float64)
+    predicted = cm.sum(axis=0).astype(np.float64)
+    present = support > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        recall = np.where(present, tp / support, np.nan)
+        f1 = np.where(present, 2 * tp / (support + predicted), np.nan)
+    return {
+        "n": int(len(y)),
+        "uf1": float(f1[present].mean()) if present.any() else float("nan"),
+        "uar": float(recall[present].mean()) if present.any() else float("nan"),
+        "accuracy": float((y == pred).mean()) if len(y) else float("nan"),
+        "per_class_f1": [float(v) for v in f1],
+        "per_class_recall": [float(v) for v in recall],
+        "confusion": cm.tolist(),
+    }
+
+
 def classification_report(y: np.ndarray, probs: np.ndarray, classes: Sequence[str]) -> dict[str, Any]:
     """All the figures ``emoscope evaluate`` prints.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from emoscope.models.expression import ExpressionNet, ExpressionNetConfig
+from emoscope.models.micro import MicroAttnNet, MicroAttnNetConfig, STSTNet, STSTNetConfig
 from emoscope.models.registry import register_model
 
 register_model(
@@ -28,4 +29,30 @@ register_model(
     ExpressionNet,
     ExpressionNetConfig(attention="coord"),
     "expression ResNet with coordinate attention",
+)
+
+# micro-expressions: (N, 3, 28, 28) optical flow (u, v, strain) -> (N, 3) logits (negative, positive, surprise)
+register_model(
+    "micro_ststnet",
+    STSTNet,
+    STSTNetConfig(),
+    "micro-expressions: STSTNet (Liong et al. 2019), shallow three-stream CNN on 28 px flow (published baseline)",
+)
+register_model(
+    "micro_attn",
+    MicroAttnNet,
+    MicroAttnNetConfig(attention="cbam"),
+    "micro-expressions: STSTNet-width flow CNN with CBAM channel+spatial attention (ours)",
+)
+register_model(
+    "micro_attn_plain",
+    MicroAttnNet,
+    MicroAttnNetConfig(attention="none"),
+    "micro-expressions: micro_attn without attention (ablation twin)",
+)
+register_model(
+    "micro_attn_coord",
+    MicroAttnNet,
+    MicroAttnNetConfig(attention="coord"),
+    "micro-expressions: micro_attn with coordinate attention instead of CBAM",
 )

@@ -1,0 +1,129 @@
+"""Micro-expression networks on 28x28 onset->apex optical flow (channels u, v, optical strain).
+
+* :class:`STSTNet`: the published baseline (Liong et al., "Shallow Triple Stream Three-dimensional CNN
+  (STSTNet) for micro-expression recognition", FG 2019), layer for layer as in the authors' PyTorch code: three
+  parallel 3x3 convolutions with 3, 5 and 8 channels (padding 2: 28 -> 30), each followed by ReLU, batch norm,
+  3x3/3 max pooling (30 -> 10) and dropout 0.5; the 16 channels are concatenated, 2x2 average-pooled (10 -> 5),
+  flattened (400) and classified by one linear layer. 1,683 parameters. The authors' code feeds raw 0..255
+  pixel values; ``input_scale=255`` reproduces that from our ``[0, 1]`` input.
+* :class:`MicroAttnNet`: our model: the same shallow trunk (STSTNet's three parallel 3x3 streams on one input
+  are together one 16-channel 3x3 convolution), max pooling to 10x10 before the normalisation, an
+  attention module there (CBAM: channel + spatial attention; none for the ablation twin; or SE / coordinate
+  attention), one 3x3 convolution, then the same 2x2 average pooling, flattening (position is kept: where the
+  face moves matters) and linear classifier.
+
+Both take ``(N, 3, 28, 28)`` float flow in ``[0, 1]`` and return ``(N, n_classes)`` logits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from emoscope.labels import MICRO_CLASSES
+from emoscope.models.attention import make_attention
+
+
+@dataclass(frozen=True)
+class STSTNetConfig:
+    """Architecture of :class:`STSTNet` (defaults = the published network).
+
+    streams: output channels of the parallel 3x3 convolutions.
+    input_scale: the ``[0, 1]`` input is multiplied by this first (255 = the authors' raw pixel range).
+    """
+
+    streams: tuple[int, ...] = (3, 5, 8)
+    dropout: float = 0.5
+    input_scale: float = 255.0
+    input_size: int = 28
+    classes: tuple[str, ...] = MICRO_CLASSES
+
+
+class STSTNet(nn.Module):
+    """Shallow triple-stream CNN. Input ``(N, 3, 28, 28)`` flow in ``[0, 1]``; output ``(N, K)`` logits."""
+
+    def __init__(self, config: STSTNetConfig):
+        super().__init__()
+        self.config = config
+        self.convs = nn.ModuleList(nn.Conv2d(3, c, kernel_size=3, padding=2) for c in config.streams)
+        self.bns = nn.ModuleList(nn.BatchNorm2d(c) for c in config.streams)
+        self.relu = nn.ReLU()
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=3, padding=1)
+        self.avgpool = nn.AvgPool2d(kernel_size=2, stride=2)
+        self.dropout = nn.Dropout(config.dropout)
+        side = _ststnet_side(config.input_size)
+        self.fc = nn.Linear(side * side * sum(config.streams), len(config.classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x * self.config.input_scale
+        # the published order: conv -> ReLU -> batch norm -> max pool -> dropout, per stream
+        ys = [self.dropout(self.maxpool(bn(self.relu(conv(x))))) for conv, bn in zip(self.convs, self.bns, strict=True)]
+        return self.fc(self.avgpool(torch.cat(ys, dim=1)).flatten(1))
+
+
+def _ststnet_side(input_size: int) -> int:
+    """Spatial side after STSTNet's conv (pad 2), max pool (3/3, pad 1) and average pool (2/2): 28 -> 5."""
+    conv = input_size + 2
+    pooled = (conv + 2 - 3) // 3 + 1
+    return pooled // 2
+
+
+@dataclass(frozen=True)
+class MicroAttnNetConfig:
+    """Architecture of :class:`MicroAttnNet`.
+
+    width: channels of the first 3x3 convolution on the flow (STSTNet's three streams of 3, 5 and 8 channels see
+        the same input with the same kernel, so together they are one 16-channel convolution: the same width).
+    attention: ``cbam``, ``se``, ``coord`` or ``none``, over the pooled 10x10 maps.
+    mix: channels of the 3x3 convolution after the attention (0 = none).
+    """
+
+    width: int = 16
+    attention: str = "cbam"
+    mix: int = 32
+    dropout: float = 0.5
+    input_size: int = 28
+    classes: tuple[str, ...] = MICRO_CLASSES
+
+
+class MicroAttnNet(nn.Module):
+    """Shallow flow CNN with attention. Input ``(N, 3, 28, 28)`` flow in ``[0, 1]``; output ``(N, K)`` logits.
+
+    3x3 convolution (28x28) -> 3x3/3 max pool (10x10) -> batch norm -> ReLU -> attention -> 3x3 convolution, batch
+    norm, ReLU -> 2x2 average pool (5x5) -> flatten -> dropout -> linear. Max pooling commutes with ReLU and with
+    an increasing per-channel affine map, so pooling before the normalisation changes little (the batch statistics)
+    and makes normalisation and activation nine times cheaper on the 2-core CPUs this trains on.
+    """
+
+    def __init__(self, config: MicroAttnNetConfig):
+        super().__init__()
+        self.config = config
+        width = config.width
+        self.conv = nn.Conv2d(3, width, 3, padding=1, bias=False)
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=3, padding=1)  # 28 -> 10
+        self.norm = nn.Sequential(nn.BatchNorm2d(width), nn.ReLU(inplace=True))
+        attention = make_attention(config.attention, width)
+        self.attention = attention if attention is not None else nn.Identity()
+        self.mix: nn.Module = nn.Identity()
+        if config.mix:
+            self.mix = nn.Sequential(
+                nn.Conv2d(width, config.mix, 3, padding=1, bias=False), nn.BatchNorm2d(config.mix), nn.ReLU(inplace=True)
+            )
+            width = config.mix
+        self.avgpool = nn.AvgPool2d(kernel_size=2, stride=2)  # 10 -> 5
+        self.dropout = nn.Dropout(config.dropout)
+        side = ((config.input_size + 2 - 3) // 3 + 1) // 2
+        self.fc = nn.Linear(side * side * width, len(config.classes))
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, 3, 28, 28)`` flow -> ``(N, C, 5, 5)`` feature maps (before flattening)."""
+        y = self.norm(self.maxpool(self.conv((x - 0.5) * 2.0)))
+        return self.avgpool(self.mix(self.attention(y)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.dropout(self.features(x).flatten(1)))
