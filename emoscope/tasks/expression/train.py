@@ -64,10 +64,10 @@ def _atomic_save(obj: Any, path: Path) -> None:
 def _class_weights(labels: np.ndarray, n: int, mode: str) -> torch.Tensor | None:
     if mode == "none":
         return None
-    counts = np.bincount(labels[labels >= 0], minlength=n).astype(np.float64).clip(1)
-    w = (counts.sum() / counts) ** (0.5 if mode == "sqrt" else 1.0)
     if mode not in ("sqrt", "inverse"):
         raise ValueError(f"balance must be none, sqrt or inverse, not {mode!r}")
+    counts = np.bincount(labels[labels >= 0], minlength=n).astype(np.float64).clip(1)
+    w = (counts.sum() / counts) ** (0.5 if mode == "sqrt" else 1.0)
     return torch.tensor(w / (w * counts).sum() * counts.sum(), dtype=torch.float32)
 
 
