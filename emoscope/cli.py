@@ -31,9 +31,91 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--limit", type=int, default=0, help="train on a random subset of N images (smoke runs)")
     e.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    m = tsub.add_parser("micro", help="train a micro-expression network on the whole MEGC2019 composite, export ONNX")
+    m.add_argument("--data", required=True, help="MEGC2019 folder (combined_3_class2_for_optical_flow.csv, flow images)")
+    m.add_argument("--out", required=True, help="ONNX file to write (its .json metadata is written beside it)")
+    m.add_argument("--model", default="micro_attn", help="registered micro_* model (see 'emoscope models')")
+    m.add_argument("--recipe", choices=["default", "ststnet_code"], default="default")
+    m.add_argument("--seed", type=int, default=0)
+    m.add_argument("--loso-json", metavar="FILE",
+                   help="output of 'emoscope evaluate micro --json' for this model: its figures go into the metadata")
+    m.add_argument("--calibrate-from", metavar="CSV",
+                   help="'evaluate micro --predictions' CSV of this model: fit the temperature on the held-out predictions")  # fmt: skip
+
+
+def _run_train_micro(a: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from emoscope.datasets.megc2019 import load_megc2019
+    from emoscope.tasks.micro.export import train_and_export
+
+    summary = None
+    if a.loso_json:
+        lines = [ln for ln in Path(a.loso_json).read_text().splitlines() if ln.strip().startswith("{")]
+        if not lines:
+            raise EmoscopeError(f"{a.loso_json}: no JSON line (expected the output of 'emoscope evaluate micro --json')")
+        summary = json.loads(lines[-1])
+    data = load_megc2019(a.data)
+    meta = train_and_export(data, a.out, a.model, a.recipe, a.seed, loso_summary=summary, predictions_csv=a.calibrate_from)
+    loso = meta.get("loso")
+    print(f"trained {a.model} on {meta['trained_on']}; wrote {a.out} ({meta['onnx_bytes']} bytes), temperature "
+          f"{meta['temperature']}" + (f"; LOSO UF1 {loso['uf1']:.4f} UAR {loso['uar']:.4f}" if loso else ""))  # fmt: skip
+    return 0
+
+
+def _add_micro(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "micro",
+        help="micro-expression (negative / positive / surprise) from an onset and an apex frame, or from a clip",
+        description="emoscope micro ONSET APEX: the movement between two frames; emoscope micro CLIP: a folder of "
+        "frames or a short video, apex = frame of largest motion from the onset (reported).",
+    )
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="ONSET_IMG APEX_IMG, or one CLIP_DIR_OR_VIDEO")
+    p.add_argument("--onset", type=int, default=0, help="onset frame index in a clip (default 0: the first frame)")
+    p.add_argument("--apex", type=int, help="apex frame index in a clip (default: estimated)")
+    p.add_argument("--aligned", action="store_true", help="frames are already face crops (skip face detection)")
+    p.add_argument("--flow", choices=["tvl1", "farneback"], default="tvl1", help="optical flow method")
+    p.add_argument("--model", help="micro ONNX model (default: the shipped one)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _run_micro(a: argparse.Namespace) -> int:
+    from emoscope.input.clips import read_clip
+    from emoscope.input.images import read_image
+    from emoscope.tasks.micro.predictor import MicroRecognizer
+
+    if len(a.inputs) > 2:
+        print("emoscope: error: give ONSET APEX (two images) or one clip folder / video", file=sys.stderr)
+        return 2
+    rec = MicroRecognizer(a.model)
+    if len(a.inputs) == 2:
+        frames, names = [read_image(a.inputs[0]), read_image(a.inputs[1])], list(a.inputs)
+        if frames[0].shape != frames[1].shape:
+            raise EmoscopeError(f"{a.inputs[1]}: size {frames[1].shape[1]}x{frames[1].shape[0]} differs from the "
+                                f"onset frame's {frames[0].shape[1]}x{frames[0].shape[0]}")  # fmt: skip
+        res = rec.analyze_frames(frames, apex=1, aligned=a.aligned, method=a.flow, names=names)
+        res.file = f"{a.inputs[0]} -> {a.inputs[1]}"
+    else:
+        clip = read_clip(a.inputs[0])
+        res = rec.analyze_frames(clip.frames, onset=a.onset, apex=a.apex, aligned=a.aligned, method=a.flow,
+                                 names=clip.names)  # fmt: skip
+        res.file = a.inputs[0]
+    if a.json:
+        print(res.to_json())
+        return 0
+    probs = "  ".join(f"{k} {v:.2f}" for k, v in res.probabilities.items())
+    how = "estimated: largest motion from the onset" if res.apex_estimated else "given"
+    print(f"{res.file}: {res.label}  ({probs})")
+    print(f"  onset frame {res.onset_frame}, apex frame {res.apex_frame} ({how}), motion {res.motion:.3f} px")
+    if res.motion < 0.1:
+        print("  note: the two frames hardly differ; the reading means little")
+    return 0
 
 
 def _run_train(a: argparse.Namespace) -> int:
+    if a.task == "micro":
+        return _run_train_micro(a)
     from emoscope.tasks.expression.train import TrainConfig, train
 
     cfg = TrainConfig(
@@ -292,13 +374,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_export(sub)
     _add_models(sub)
     _add_demo(sub)
+    _add_micro(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {"train": _run_train, "evaluate": _run_evaluate, "export": _run_export,
-                "predict": _run_predict, "models": _run_models, "demo": _run_demo}
+                "predict": _run_predict, "models": _run_models, "demo": _run_demo, "micro": _run_micro}
     try:
         return handlers[args.command](args)
     except (EmoscopeError, FileNotFoundError) as e:

@@ -16,6 +16,7 @@ median roll 0.35 deg, |roll| median 4.6 deg, 90th percentile 16.8 deg. dlib's 68
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -30,15 +31,38 @@ EYE_Y = 0.3997
 EYE_DISTANCE = 0.3639
 
 
-def eye_template(size: int = FACE_SIZE) -> tuple[np.ndarray, np.ndarray]:
+@dataclass(frozen=True)
+class FaceTemplate:
+    """Where the eyes go in a square crop, as fractions of its side.
+
+    eye_mid_x / eye_y: position of the midpoint of the two eye centres (from the left / top edge);
+    eye_distance: distance between the eye centres.
+    """
+
+    eye_mid_x: float
+    eye_y: float
+    eye_distance: float
+
+
+#: The framing of the 48x48 FER2013 faces (the expression models' input).
+FER2013_TEMPLATE = FaceTemplate(EYE_MID_X, EYE_Y, EYE_DISTANCE)
+
+#: The framing of the MEGC2019 composite's face crops (``combined_datasets_whole``), from which its flow images were
+#: computed. Measured with ``python benchmarks/megc_face_template.py`` (default detector, 441 of its 442 224x224
+#: apex crops detected): medians eye midpoint (0.4933, 0.2891), inter-ocular distance 0.5179 (IQR 0.467-0.538) of
+#: the side: a tight crop, eyebrows to chin.
+MEGC2019_TEMPLATE = FaceTemplate(0.4933, 0.2891, 0.5179)
+
+
+def eye_template(size: int = FACE_SIZE, template: FaceTemplate = FER2013_TEMPLATE) -> tuple[np.ndarray, np.ndarray]:
     """``(right_eye, left_eye)`` target positions in pixels of a ``size`` x ``size`` crop.
 
     Positions are pixel centres (pixel ``i`` covers ``[i - 0.5, i + 0.5]``, as in OpenCV), so the framing is the same
     at any ``size``.
     """
     s = float(size)
-    half = EYE_DISTANCE * s / 2.0
-    cx, cy = EYE_MID_X * s - 0.5, EYE_Y * s - 0.5
+    half = template.eye_distance * s / 2.0
+    cx, cy = template.eye_mid_x * s - 0.5, template.eye_y * s - 0.5
     return np.array([cx - half, cy], np.float64), np.array([cx + half, cy], np.float64)
 
 
@@ -54,14 +78,16 @@ def _eyes(detection: Detection | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return pts[0], pts[1]
 
 
-def alignment_matrix(detection: Detection | np.ndarray, size: int = FACE_SIZE) -> np.ndarray:
+def alignment_matrix(
+    detection: Detection | np.ndarray, size: int = FACE_SIZE, template: FaceTemplate = FER2013_TEMPLATE
+) -> np.ndarray:
     """The ``(2, 3)`` similarity transform (picture -> crop) that maps the eyes onto :func:`eye_template`.
 
     ``detection``: a :class:`Detection` or a ``(K, 2)`` landmark array whose first two rows are the subject's right
     eye (left in the picture) and left eye.
     """
     right, left = _eyes(detection)
-    t_right, t_left = eye_template(size)
+    t_right, t_left = eye_template(size, template)
     src = left - right
     dst = t_left - t_right
     d_src = math.hypot(*src)
@@ -76,9 +102,19 @@ def alignment_matrix(detection: Detection | np.ndarray, size: int = FACE_SIZE) -
     return np.hstack([rot, (mid_dst - rot @ mid_src)[:, None]])
 
 
-def align_face(image: np.ndarray, detection: Detection | np.ndarray, size: int = FACE_SIZE) -> np.ndarray:
-    """Cut out one face, rotated, scaled and shifted to FER2013's framing, as a ``(size, size[, C])`` crop.
+def align_face(
+    image: np.ndarray,
+    detection: Detection | np.ndarray | None = None,
+    size: int = FACE_SIZE,
+    template: FaceTemplate = FER2013_TEMPLATE,
+    *,
+    matrix: np.ndarray | None = None,
+) -> np.ndarray:
+    """Cut out one face, rotated, scaled and shifted to ``template``'s framing (default FER2013's), as a
+    ``(size, size[, C])`` crop.
 
+    matrix: use this ``(2, 3)`` picture -> crop transform instead of the one from ``detection`` (e.g. to cut two
+    frames of one clip with the same geometry: :func:`alignment_matrix` of the first frame).
     The crop keeps the picture's channels and dtype (grey stays grey, BGR stays BGR; feed it to
     :func:`emoscope.faces.preprocess.prepare_face`). Parts of the crop outside the picture repeat its border pixels.
     """
@@ -87,7 +123,11 @@ def align_face(image: np.ndarray, detection: Detection | np.ndarray, size: int =
         a = a[:, :, 0]
     if a.ndim not in (2, 3) or a.shape[0] == 0 or a.shape[1] == 0:
         raise ValueError(f"image must be a non-empty (H, W) or (H, W, C) array, got shape {a.shape}")
-    m = alignment_matrix(detection, size)
+    if matrix is None:
+        if detection is None:
+            raise ValueError("align_face needs a detection (landmarks) or a matrix")
+        matrix = alignment_matrix(detection, size, template)
+    m = np.asarray(matrix, np.float64)
     shrink = 1.0 / max(math.hypot(m[0, 0], m[1, 0]), 1e-9)  # picture pixels per crop pixel
     sigma = (shrink - 1.0) / 2.0 if shrink > 1.25 else 0.0  # anti-aliasing before down-scaling
     # work on the part of the picture the crop comes from (plus a margin for the blur and the interpolation)

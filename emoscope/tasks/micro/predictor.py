@@ -1,0 +1,136 @@
+"""Micro-expression inference on ONNX Runtime (no PyTorch needed), from a flow input, an onset/apex pair or a clip.
+
+The shipped model lives in ``emoscope/weights/``: ``micro.onnx`` (input ``flow``: ``(N, 3, 28, 28)`` float32 in
+[0, 1]; output ``logits`` ``(N, 3)``) and ``micro.json`` (classes, temperature, LOSO figures, provenance), made by
+``emoscope train micro`` (see the README).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from emoscope.faces.detect import FaceDetector
+from emoscope.features.micro import CROP_SIZE, align_clip, find_apex, micro_input
+from emoscope.outputs.micro_results import MicroResult
+from emoscope.tasks.expression.predictor import WEIGHTS_DIR, softmax
+
+DEFAULT_MICRO_MODEL = WEIGHTS_DIR / "micro.onnx"
+
+
+class MicroRecognizer:
+    """Classify onset->apex flow inputs into micro-expression classes (negative / positive / surprise).
+
+    model: an ``.onnx`` file with its ``.json`` metadata beside it (default: the shipped model).
+    calibrated: apply the temperature fitted on held-out LOSO predictions.
+    """
+
+    def __init__(self, model: str | Path | None = None, threads: int | None = None, calibrated: bool = True):
+        import onnxruntime as ort
+
+        self.model_path = Path(model) if model else DEFAULT_MICRO_MODEL
+        meta_path = self.model_path.with_suffix(".json")
+        if not self.model_path.is_file():
+            raise FileNotFoundError(f"{self.model_path}: micro-expression model not found")
+        if not meta_path.is_file():
+            raise FileNotFoundError(
+                f"{meta_path}: model metadata (classes, temperature) not found beside the model"
+            )
+        self.meta: dict[str, Any] = json.loads(meta_path.read_text())
+        if self.meta.get("task") != "micro":
+            raise ValueError(
+                f"{self.model_path}: not a micro-expression model (task {self.meta.get('task')!r})"
+            )
+        self.classes: tuple[str, ...] = tuple(self.meta["classes"])
+        self.temperature = float(self.meta.get("temperature", 1.0)) if calibrated else 1.0
+        self.input_size = int(self.meta.get("input_size", 28))
+        so = ort.SessionOptions()
+        if threads:
+            so.intra_op_num_threads = threads
+        self._session = ort.InferenceSession(str(self.model_path), so, providers=["CPUExecutionProvider"])
+
+    def predict_proba(self, flow: np.ndarray) -> np.ndarray:
+        """``(N, 3, 28, 28)`` (or one ``(3, 28, 28)``) float32 input in [0, 1] -> ``(N, K)`` probabilities."""
+        x = np.asarray(flow, np.float32)
+        if x.ndim == 3:
+            x = x[None]
+        s = self.input_size
+        if x.ndim != 4 or x.shape[1:] != (3, s, s):
+            raise ValueError(f"flow input must have shape (N, 3, {s}, {s}), got {x.shape}")
+        z = self._session.run(None, {"flow": np.ascontiguousarray(x)})[0]
+        return softmax(z / self.temperature)
+
+    # ------------------------------------------------------------------------------------------- frames
+    def analyze_pair(
+        self,
+        onset: np.ndarray,
+        apex: np.ndarray,
+        *,
+        aligned: bool = False,
+        detector: FaceDetector | None = None,
+        method: str = "tvl1",
+        names: tuple[str | None, str | None] = (None, None),
+    ) -> MicroResult:
+        """Micro-expression between an onset and an apex frame (pictures of the same size, grey or BGR).
+
+        aligned: the frames are already face crops of one geometry (skip detection; they are resized to the
+        working size); otherwise the face is found in the onset frame and both frames are cut with its transform.
+        """
+        return self.analyze_frames([onset, apex], aligned=aligned, detector=detector, method=method, apex=1,
+                                   names=[n or f"frame {i}" for i, n in enumerate(names)])  # fmt: skip
+
+    def analyze_frames(
+        self,
+        frames: Sequence[np.ndarray],
+        *,
+        onset: int = 0,
+        apex: int | None = None,
+        aligned: bool = False,
+        detector: FaceDetector | None = None,
+        method: str = "tvl1",
+        names: Sequence[str] | None = None,
+    ) -> MicroResult:
+        """Micro-expression of a clip: ``frames[onset]`` to ``frames[apex]``; with ``apex=None`` the apex is the
+        frame of largest motion from the onset (:func:`~emoscope.features.micro.find_apex`; the choice and
+        the motion scores are in the result)."""
+        import cv2
+
+        if len(frames) < 2:
+            raise ValueError(f"a clip needs at least 2 frames (onset and apex), got {len(frames)}")
+        if aligned:
+            from emoscope.faces.detect import to_grey_uint8
+
+            crops = np.stack([cv2.resize(to_grey_uint8(f), (CROP_SIZE, CROP_SIZE), interpolation=cv2.INTER_AREA)
+                              for f in frames])  # fmt: skip
+            box, score = None, None
+        else:
+            clip = align_clip(frames, detector=detector, reference=onset, names=names)
+            crops = clip.frames
+            box, score = clip.detection.box, clip.detection.score
+        scores = None
+        if apex is None:
+            search = find_apex(crops, onset)
+            apex, scores = search.index, search.scores
+        if not 0 <= apex < len(crops) or apex == onset:
+            raise ValueError(
+                f"apex frame {apex} must differ from the onset {onset} and lie in the clip (T={len(crops)})"
+            )
+        mi = micro_input(crops[onset], crops[apex], method)
+        p = self.predict_proba(mi.input)[0]
+        return MicroResult(
+            label=self.classes[int(p.argmax())],
+            probabilities={c: float(v) for c, v in zip(self.classes, p, strict=True)},
+            onset_frame=onset,
+            apex_frame=int(apex),
+            apex_estimated=scores is not None,
+            motion=mi.motion,
+            motion_scores=scores,
+            box=tuple(int(v) for v in box) if box is not None else None,
+            face_score=score,
+            n_frames=len(frames),
+            method=method,
+        )
