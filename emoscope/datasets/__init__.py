@@ -1,5 +1,5 @@
 """Dataset loaders: FER2013 (folders or fer2013.csv), FER+ (folders or fer2013new.csv), generic class folders,
-the MEGC2019 micro-expression composite (optical flow + apex frames)."""
+the MEGC2019 micro-expression composite (optical flow + apex frames), the raw CASME II / SAMM / SMIC-HS clips."""
 
 from emoscope.datasets.base import FaceSet, canonical_split
 from emoscope.datasets.fer2013 import load_fer2013, load_fer2013_csv
@@ -12,20 +12,38 @@ from emoscope.datasets.ferplus import (
 )
 from emoscope.datasets.folder import load_folder
 from emoscope.datasets.megc2019 import MicroSet, load_megc2019
+from emoscope.datasets.micro_clips import (
+    MicroClip,
+    load_casme2,
+    load_micro_clips,
+    load_samm,
+    load_smic,
+    micro_label,
+    read_frame,
+    read_onset_apex,
+)
 from emoscope.errors import DatasetError
 
 __all__ = [
     "FaceSet",
+    "MicroClip",
     "MicroSet",
     "canonical_split",
+    "load_casme2",
     "load_fer2013",
     "load_fer2013_csv",
     "load_ferplus",
     "load_ferplus_csv",
     "load_folder",
     "load_megc2019",
+    "load_micro_clips",
+    "load_samm",
+    "load_smic",
     "majority_labels",
     "match_images",
+    "micro_label",
+    "read_frame",
+    "read_onset_apex",
     "vote_distribution",
 ]
 
