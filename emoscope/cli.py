@@ -9,8 +9,11 @@ from emoscope.errors import EmoscopeError
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
+    from emoscope.tasks.affect.cli import add_train_va
+
     p = sub.add_parser("train", help="train a model (needs the 'train' extra: PyTorch)")
     tsub = p.add_subparsers(dest="task", required=True)
+    add_train_va(tsub)
     e = tsub.add_parser("expression", help="train an expression network on FER2013 and/or FER+")
     e.add_argument("--data", required=True, help="FER2013 folder or fer2013.csv (labels fer2013/both), FER+ root (labels ferplus)")
     e.add_argument("--labels", choices=["fer2013", "ferplus", "both"], default="both")
@@ -113,9 +116,59 @@ def _run_micro(a: argparse.Namespace) -> int:
     return 0
 
 
+def _add_spot(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "spot",
+        help="find micro-expression intervals (onset / apex / offset) in a clip of one face and classify them",
+    )
+    p.add_argument("clip", metavar="CLIP_DIR_OR_VIDEO", help="a folder of frames or a video of one face")
+    p.add_argument("--fps", type=float, help="frames per second (needed for a folder of frames; a video's own by default)")
+    p.add_argument("--aligned", action="store_true", help="frames are already face crops (skip face detection)")
+    p.add_argument("--threshold", type=float, help="signal threshold in px (default: robust, from the clip itself)")
+    p.add_argument("--all", action="store_true", help="also list movements longer than 0.5 s (macro)")
+    p.add_argument("--no-classify", action="store_true", help="only spot, do not classify the intervals")
+    p.add_argument("--model", help="micro ONNX model (default: the shipped one)")
+    p.add_argument("--max-frames", type=int, default=20_000, help="longest clip read (frames)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _run_spot(a: argparse.Namespace) -> int:
+    import json
+
+    from emoscope.input.clips import read_clip
+    from emoscope.tasks.micro.predictor import MicroRecognizer, spot_frames
+
+    clip = read_clip(a.clip, max_frames=a.max_frames)
+    fps = a.fps or clip.fps
+    if not fps:
+        raise EmoscopeError(f"{a.clip}: the frame rate is unknown: give --fps")
+    rec = None if a.no_classify else MicroRecognizer(a.model)
+    res = spot_frames(
+        clip.frames, fps, recognizer=rec, aligned=a.aligned, threshold=a.threshold, names=clip.names
+    )
+    shown = res.intervals if a.all else res.micro
+    if a.json:
+        d = res.to_dict()
+        d["intervals"] = [iv.to_dict() for iv in shown]
+        d.update(file=a.clip, n_frames=len(clip.frames))
+        print(json.dumps(d))
+        return 0
+    print(f"{a.clip}: {len(clip.frames)} frames at {fps:g} fps, threshold {res.threshold:.3f} px: "
+          f"{len(shown)} interval(s)")  # fmt: skip
+    for iv in shown:
+        cls = f"  {iv.label} ({iv.probabilities[iv.label]:.2f})" if iv.label else ""
+        print(f"  {iv.kind}: frames {iv.onset}-{iv.apex}-{iv.offset} (onset-apex-offset), "
+              f"{iv.onset_s:.3f}-{iv.offset_s:.3f} s, peak {iv.score:.3f} px{cls}")  # fmt: skip
+    return 0
+
+
 def _run_train(a: argparse.Namespace) -> int:
     if a.task == "micro":
         return _run_train_micro(a)
+    if a.task == "va":
+        from emoscope.tasks.affect.cli import run_train_va
+
+        return run_train_va(a)
     from emoscope.tasks.expression.train import TrainConfig, train
 
     cfg = TrainConfig(
@@ -144,6 +197,9 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--threads", type=int, help="ONNX Runtime threads")
     e.add_argument("--json", action="store_true", help="print the figures as one JSON object on the last line")
     _add_evaluate_micro(tsub)
+    from emoscope.tasks.affect.cli import add_evaluate_affect
+
+    add_evaluate_affect(tsub)
 
 
 def _add_evaluate_micro(tsub: argparse._SubParsersAction) -> None:
@@ -212,6 +268,10 @@ def _run_evaluate(a: argparse.Namespace) -> int:
 
     if a.task == "micro":
         return _run_evaluate_micro(a)
+    if a.task in ("compound", "va"):
+        from emoscope.tasks.affect.cli import run_evaluate_compound, run_evaluate_va
+
+        return run_evaluate_compound(a) if a.task == "compound" else run_evaluate_va(a)
 
     from emoscope.evaluation.metrics import format_report
     from emoscope.tasks.expression.evaluate import evaluate_expression
@@ -238,11 +298,18 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--ferplus-data", help="FER+ root: calibrate the ferplus head on FER2013Valid")
     e.add_argument("--int8", action="store_true", help="static int8 quantisation (ranges from FER2013 training images)")
     e.add_argument("--tta", action="store_true", help="average each face with its mirror image at inference")
+    from emoscope.tasks.affect.cli import add_export_va
+
+    add_export_va(tsub)
 
 
 def _run_export(a: argparse.Namespace) -> int:
     import json
 
+    if a.task == "va":
+        from emoscope.tasks.affect.cli import run_export_va
+
+        return run_export_va(a)
     from emoscope.tasks.expression.export import export_and_calibrate
 
     meta = export_and_calibrate(a.checkpoint, a.out, a.fer2013_data, a.ferplus_data, int8=a.int8, tta=a.tta)
@@ -258,6 +325,10 @@ def _add_predict(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--annotate", metavar="OUT_DIR", help="write copies with boxes, labels and probability bars here")
     p.add_argument("--model", help="an exported .onnx model (default: the shipped one)")
     p.add_argument("--head", help="label set: ferplus (8 emotions, default) or fer2013 (7)")
+    p.add_argument("--affect", action=argparse.BooleanOptionalAction, default=None,
+                   help="compound label, intensity, valence/arousal per face (default: when the model has a "
+                   "fitted compound rule, as the shipped one has)")  # fmt: skip
+    p.add_argument("--va-model", help="valence/arousal .onnx ('emoscope export va'); default: DERIVED from the emotions")
     p.add_argument("--json", action="store_true", help="one JSON object per input per line")
     p.add_argument("--threads", type=int, help="ONNX Runtime threads")
 
@@ -288,7 +359,8 @@ def _run_predict(a: argparse.Namespace) -> int:
     from emoscope.outputs.results import ImageResult
     from emoscope.tasks.expression.predictor import ExpressionRecognizer
 
-    analyzer = Analyzer(ExpressionRecognizer(a.model, head=a.head, threads=a.threads))
+    analyzer = Analyzer(ExpressionRecognizer(a.model, head=a.head, threads=a.threads), affect=a.affect,
+                        va_model=a.va_model)  # fmt: skip
     n_ok = n_all = 0
     for path, problem in _iter_inputs(a.inputs):
         n_all += 1
@@ -313,7 +385,12 @@ def _run_predict(a: argparse.Namespace) -> int:
                 print(f"{path}: no face found")
             for i, f in enumerate(res.faces):
                 top = sorted(f.probabilities.items(), key=lambda kv: -kv[1])[:3]
-                print(f"{path} face {i} {list(f.box)}: {f.label}  (" + ", ".join(f"{k} {v:.2f}" for k, v in top) + ")")
+                affect = "" if f.valence is None else (
+                    (f"  [{f.compound}] " if f.compound else "  ")
+                    + f"intensity {f.intensity:.2f} valence {f.valence:+.2f} arousal {f.arousal:+.2f} ({f.va_source})"
+                )  # fmt: skip
+                print(f"{path} face {i} {list(f.box)}: {f.label}  (" + ", ".join(f"{k} {v:.2f}" for k, v in top) + ")"
+                      + affect)  # fmt: skip
         else:
             print(f"{path}: error: {res.error}", file=sys.stderr)
     return 0 if n_ok > 0 or n_all == 0 else 1
@@ -365,6 +442,24 @@ def _run_models(a: argparse.Namespace) -> int:
     return 0
 
 
+def _add_video(sub: argparse._SubParsersAction) -> None:
+    from emoscope.tasks.video.cli import add_parser  # the video command lives with the video code
+
+    add_parser(sub)
+
+
+def _run_video(a: argparse.Namespace) -> int:
+    from emoscope.tasks.video.cli import run
+
+    return run(a)
+
+
+def _run_serve(a: argparse.Namespace) -> int:
+    from emoscope.service.cli import run_serve
+
+    return run_serve(a)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="emoscope", description="Read emotion from faces.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -374,14 +469,25 @@ def build_parser() -> argparse.ArgumentParser:
     _add_export(sub)
     _add_models(sub)
     _add_demo(sub)
+    from emoscope.tasks.affect.cli import add_calibrate
+
+    add_calibrate(sub)
     _add_micro(sub)
+    _add_spot(sub)
+    _add_video(sub)
+    from emoscope.service.cli import add_serve_parser  # the serve command lives with the service code
+
+    add_serve_parser(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"train": _run_train, "evaluate": _run_evaluate, "export": _run_export,
-                "predict": _run_predict, "models": _run_models, "demo": _run_demo, "micro": _run_micro}
+    from emoscope.tasks.affect.cli import run_calibrate
+
+    handlers = {"train": _run_train, "evaluate": _run_evaluate, "export": _run_export, "calibrate": run_calibrate,
+                "predict": _run_predict, "models": _run_models, "demo": _run_demo, "micro": _run_micro,
+                "spot": _run_spot, "video": _run_video, "serve": _run_serve}
     try:
         return handlers[args.command](args)
     except (EmoscopeError, FileNotFoundError) as e:

@@ -111,3 +111,53 @@ def write_megc2019_folder(
                 lines.append(f"{source},{sub},{name},{k},,{image},")
     (root / "combined_3_class2_for_optical_flow.csv").write_text("\n".join(lines) + "\n")
     return root
+
+
+def textured_face(seed: int = 0, size: int = 128) -> np.ndarray:
+    """A float32 ``(size, size)`` grey face: the schematic face plus skin-like texture (optical flow needs texture)."""
+    from emoscope.outputs.demo import schematic_face
+
+    rng = np.random.default_rng(seed)
+    face = cv2.cvtColor(cv2.resize(schematic_face("neutral"), (size, size)), cv2.COLOR_BGR2GRAY).astype(np.float32)
+    tex = cv2.GaussianBlur(rng.normal(0, 1, (size, size)).astype(np.float32), (0, 0), 1.5 * size / 128)
+    return np.clip(face + 25 * tex / tex.std(), 0, 255)
+
+
+def micro_clip(
+    n: int,
+    events: list[tuple[int, int, tuple[float, float], tuple[float, float]]],
+    macro: tuple[int, int, tuple[float, float], tuple[float, float]] | None = None,
+    seed: int = 0,
+    noise: float = 1.5,
+    size: int = 128,
+) -> np.ndarray:
+    """``(n, size, size)`` uint8 aligned face frames with local movements of known timing.
+
+    events: ``(onset, offset, (cx, cy), (dx, dy))``: a Gaussian patch (sigma 9 px) around ``(cx, cy)`` moves by
+    ``(dx, dy)`` px at the apex (the middle frame) and back (raised cosine), as a micro-expression.
+    macro: ``(start, ramp, (cx, cy), (dx, dy))``: a wider patch moves over ``ramp`` frames and STAYS moved.
+    Every frame gets Gaussian sensor noise of ``noise`` grey levels.
+    """
+    rng = np.random.default_rng(seed + 100)
+    base = textured_face(seed, size)
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    frames = []
+    for t in range(n):
+        dx = np.zeros((size, size), np.float32)
+        dy = np.zeros_like(dx)
+        for on, off, (cx, cy), (ax, ay) in events:
+            if on <= t <= off:
+                a = 0.5 - 0.5 * np.cos(2 * np.pi * (t - on) / (off - on))
+                m = np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * 9.0**2))
+                dx += a * ax * m
+                dy += a * ay * m
+        if macro is not None:
+            st, ramp, (cx, cy), (ax, ay) = macro
+            a = float(np.clip((t - st) / ramp, 0, 1))
+            m = np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * 14.0**2))
+            dx += a * ax * m
+            dy += a * ay * m
+        img = cv2.remap(base, xx - dx, yy - dy, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+        img = img + rng.normal(0, noise, img.shape)
+        frames.append(np.clip(np.rint(img), 0, 255).astype(np.uint8))
+    return np.stack(frames)

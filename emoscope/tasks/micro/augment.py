@@ -38,7 +38,9 @@ def shift_flow(x: torch.Tensor, dx: torch.Tensor, dy: torch.Tensor) -> torch.Ten
     return padded[ni, ci, rows.view(n, 1, h, 1), cols.view(n, 1, 1, w)]
 
 
-def augment_flow(x: torch.Tensor, gen: torch.Generator, *, flip: bool = True, max_shift: int = 0) -> torch.Tensor:
+def augment_flow(
+    x: torch.Tensor, gen: torch.Generator, *, flip: bool = True, max_shift: int = 0
+) -> torch.Tensor:
     """Random mirror (probability 1/2, see :func:`flip_flow`) and random shift of up to ``max_shift`` pixels.
 
     x: ``(N, 3, H, W)`` flow in ``[0, 1]``. All randomness comes from ``gen`` (seeded runs are reproducible).

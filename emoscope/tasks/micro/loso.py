@@ -129,7 +129,9 @@ def _lr_factor(recipe: MicroRecipe, step: int, total: int, per_epoch: int) -> fl
     return 0.5 * (1.0 + math.cos(math.pi * (step - warm) / max(1, total - warm)))
 
 
-def train_model(model: str, flow: np.ndarray, labels: np.ndarray, recipe: MicroRecipe, seed: int) -> nn.Module:
+def train_model(
+    model: str, flow: np.ndarray, labels: np.ndarray, recipe: MicroRecipe, seed: int
+) -> nn.Module:
     """Train a registered micro-expression network from scratch.
 
     flow: ``(N, 3, 28, 28)`` float32 in ``[0, 1]``; labels: ``(N,)`` int64. Returns the network after the last
@@ -145,7 +147,9 @@ def train_model(model: str, flow: np.ndarray, labels: np.ndarray, recipe: MicroR
         weight=class_weights(labels, n_classes, recipe.balance), label_smoothing=recipe.label_smoothing
     )
     if recipe.optimizer == "adamw":
-        opt: torch.optim.Optimizer = torch.optim.AdamW(net.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
+        opt: torch.optim.Optimizer = torch.optim.AdamW(
+            net.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay
+        )
     elif recipe.optimizer == "adam":
         opt = torch.optim.Adam(net.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
     else:
@@ -188,7 +192,9 @@ def _init_worker(flow: np.ndarray, labels: np.ndarray) -> None:
     _WORKER["flow"], _WORKER["labels"] = flow, labels
 
 
-def _run_fold(task: tuple[str, MicroRecipe, int, int, np.ndarray, np.ndarray]) -> tuple[int, np.ndarray, float]:
+def _run_fold(
+    task: tuple[str, MicroRecipe, int, int, np.ndarray, np.ndarray],
+) -> tuple[int, np.ndarray, float]:
     model, recipe, seed, index, train, test = task
     t0 = time.perf_counter()
     flow, labels = _WORKER["flow"], _WORKER["labels"]
@@ -251,7 +257,9 @@ class LosoResult:
             "confusion": overall["confusion"],
             "per_dataset": per_dataset,
             "wall_s": round(self.wall_s, 2),
-            "mean_fold_s": round(float(np.mean(list(self.fold_seconds.values()))), 3) if self.fold_seconds else 0.0,
+            "mean_fold_s": round(float(np.mean(list(self.fold_seconds.values()))), 3)
+            if self.fold_seconds
+            else 0.0,
         }
 
     def prediction_rows(self) -> list[dict[str, Any]]:
@@ -260,7 +268,9 @@ class LosoResult:
         for i in range(len(self.y_true)):
             row = {"name": str(self.names[i]), "subject": str(self.subjects[i]), "source": str(self.sources[i]),
                    "seed": self.seed, "true": self.classes[self.y_true[i]], "pred": self.classes[self.y_pred[i]]}  # fmt: skip
-            row.update({f"p_{c}": round(float(p), 6) for c, p in zip(self.classes, self.probs[i], strict=True)})
+            row.update(
+                {f"p_{c}": round(float(p), 6) for c, p in zip(self.classes, self.probs[i], strict=True)}
+            )
             rows.append(row)
         return rows
 
@@ -398,7 +408,9 @@ def format_summary(summary: dict[str, Any], classes: Sequence[str]) -> str:
     if spread:
         for r in summary["runs"]:
             lines.append(f"  seed {r['seed']}: UF1 {r['uf1']:.4f}  UAR {r['uar']:.4f}  ({r['wall_s']:.1f} s)")
-    title = "confusion matrix (rows = true, columns = predicted" + (", summed over seeds):" if spread else "):")
+    title = "confusion matrix (rows = true, columns = predicted" + (
+        ", summed over seeds):" if spread else "):"
+    )
     lines.append(title)
     w = max(len(c) for c in classes)
     lines.append(" " * (w + 2) + " ".join(f"{c[:5]:>5}" for c in classes))

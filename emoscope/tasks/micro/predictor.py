@@ -18,6 +18,8 @@ from emoscope.faces.detect import FaceDetector
 from emoscope.features.micro import CROP_SIZE, align_clip, find_apex, micro_input
 from emoscope.outputs.micro_results import MicroResult
 from emoscope.tasks.expression.predictor import WEIGHTS_DIR, softmax
+from emoscope.tasks.micro.spotting import SpotConfig, SpotResult
+from emoscope.tasks.micro.spotting import spot as spot_aligned
 
 DEFAULT_MICRO_MODEL = WEIGHTS_DIR / "micro.onnx"
 
@@ -97,15 +99,10 @@ class MicroRecognizer:
         """Micro-expression of a clip: ``frames[onset]`` to ``frames[apex]``; with ``apex=None`` the apex is the
         frame of largest motion from the onset (:func:`~emoscope.features.micro.find_apex`; the choice and
         the motion scores are in the result)."""
-        import cv2
-
         if len(frames) < 2:
             raise ValueError(f"a clip needs at least 2 frames (onset and apex), got {len(frames)}")
         if aligned:
-            from emoscope.faces.detect import to_grey_uint8
-
-            crops = np.stack([cv2.resize(to_grey_uint8(f), (CROP_SIZE, CROP_SIZE), interpolation=cv2.INTER_AREA)
-                              for f in frames])  # fmt: skip
+            crops = aligned_crops(frames, aligned=True)
             box, score = None, None
         else:
             clip = align_clip(frames, detector=detector, reference=onset, names=names)
@@ -134,3 +131,50 @@ class MicroRecognizer:
             n_frames=len(frames),
             method=method,
         )
+
+
+def aligned_crops(
+    frames: Sequence[np.ndarray], *, aligned: bool = False, detector: FaceDetector | None = None,
+    names: Sequence[str] | None = None,
+) -> np.ndarray:  # fmt: skip
+    """``(T, 128, 128)`` uint8 crops of a clip: resized when ``aligned`` (already face crops), else cut with the
+    first frame's face alignment (:func:`~emoscope.features.micro.align_clip`)."""
+    import cv2
+
+    from emoscope.faces.detect import to_grey_uint8
+
+    if aligned:
+        return np.stack([cv2.resize(to_grey_uint8(f), (CROP_SIZE, CROP_SIZE), interpolation=cv2.INTER_AREA)
+                         for f in frames])  # fmt: skip
+    return align_clip(frames, detector=detector, names=names).frames
+
+
+def spot_frames(
+    frames: Sequence[np.ndarray],
+    fps: float,
+    *,
+    recognizer: MicroRecognizer | None = None,
+    aligned: bool = False,
+    detector: FaceDetector | None = None,
+    config: SpotConfig | None = None,
+    threshold: float | None = None,
+    method: str = "tvl1",
+    names: Sequence[str] | None = None,
+) -> SpotResult:
+    """Find micro-expressions in a clip of one face (:func:`~emoscope.tasks.micro.spotting.spot`) and, with a
+    ``recognizer``, classify each micro interval from its onset to its apex frame.
+
+    frames: pictures of the clip (the face is found in the first one and every frame is cut with its transform:
+    for a long video with head movement, cut it into shots first), or face crops with ``aligned=True``.
+    fps: frames per second of the clip.
+    """
+    crops = aligned_crops(frames, aligned=aligned, detector=detector, names=names)
+    res = spot_aligned(crops, fps, config or SpotConfig(), threshold)
+    if recognizer is not None:
+        for iv in res.micro:
+            if iv.apex == iv.onset:
+                continue
+            p = recognizer.predict_proba(micro_input(crops[iv.onset], crops[iv.apex], method).input)[0]
+            iv.label = recognizer.classes[int(p.argmax())]
+            iv.probabilities = {c: float(v) for c, v in zip(recognizer.classes, p, strict=True)}
+    return res
