@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,20 @@ from emoscope.datasets.megc2019 import MicroSet
 from emoscope.errors import EmoscopeError
 from emoscope.tasks.expression.calibration import fit_temperature, nll
 from emoscope.tasks.micro.loso import RECIPES, MicroRecipe, check_micro_model, train_model
+
+
+class SeedEnsemble(torch.nn.Module):
+    """Several networks of one architecture (trained with different seeds) as one: outputs the log of their mean
+    probability, so that softmax of the output is the ensemble's probability (and temperature scaling applies)."""
+
+    def __init__(self, nets: Sequence[torch.nn.Module]):
+        super().__init__()
+        self.nets = torch.nn.ModuleList(nets)
+        self.config = nets[0].config
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        p = torch.stack([torch.softmax(n(x), dim=1) for n in self.nets]).mean(dim=0)
+        return torch.log(p.clamp_min(1e-12))
 
 
 def export_micro_onnx(net: torch.nn.Module, path: str | Path, opset: int = 17) -> Path:
@@ -52,12 +67,13 @@ def export_micro_onnx(net: torch.nn.Module, path: str | Path, opset: int = 17) -
 
 
 def temperature_from_predictions(
-    csv_path: str | Path, model: str, classes: tuple[str, ...]
+    csv_path: str | Path, model: str, classes: tuple[str, ...], ensemble: bool = False
 ) -> dict[str, Any]:
     """Fit a temperature on held-out LOSO probabilities (``p_<class>`` columns of ``evaluate micro --predictions``).
 
     Temperature scaling of log-probabilities equals temperature scaling of the logits (softmax is shift-invariant).
-    The CSV must come from the same model (its rows are checked against the file's ``model`` if present).
+    ensemble: the model is the seed ensemble: average each sample's probabilities over the seeds in the file first
+    (else every row counts as one held-out prediction of a single network).
     """
     path = Path(csv_path)
     try:
@@ -70,12 +86,20 @@ def temperature_from_predictions(
         raise EmoscopeError(
             f"{path}: not a predictions CSV of 'emoscope evaluate micro' (needs true, {', '.join(cols)})"
         )
-    probs = np.array([[float(r[c]) for c in cols] for r in rows])
-    y = np.array([classes.index(r["true"]) for r in rows])
+    if ensemble:
+        by_name: dict[str, list[dict[str, str]]] = {}
+        for r in rows:
+            by_name.setdefault(r.get("name", ""), []).append(r)
+        probs = np.array([[np.mean([float(r[c]) for r in rs]) for c in cols] for rs in by_name.values()])
+        y = np.array([classes.index(rs[0]["true"]) for rs in by_name.values()])
+    else:
+        probs = np.array([[float(r[c]) for c in cols] for r in rows])
+        y = np.array([classes.index(r["true"]) for r in rows])
     logits = np.log(np.clip(probs, 1e-12, 1.0))
     t = fit_temperature(logits, y)
     seeds = sorted({r.get("seed", "") for r in rows})
-    return {"temperature": round(t, 4), "calibrated_on": f"{path.name}: pooled held-out LOSO predictions of "
+    kind = "seed-ensemble" if ensemble else "pooled"
+    return {"temperature": round(t, 4), "calibrated_on": f"{path.name}: {kind} held-out LOSO predictions of "
             f"{model}, seeds {','.join(seeds)} (n={len(y)})", "nll_before": nll(logits, y, 1.0),
             "nll_after": nll(logits, y, t)}  # fmt: skip
 
@@ -85,12 +109,18 @@ def train_and_export(
     out: str | Path,
     model: str = "micro_attn",
     recipe: str = "default",
-    seed: int = 0,
+    seed: int | Sequence[int] = 0,
     loso_summary: dict[str, Any] | None = None,
     predictions_csv: str | Path | None = None,
 ) -> dict[str, Any]:
     """Train ``model`` on every sample of ``data`` with ``recipe`` and ``seed``; write ``out`` (.onnx) and its
-    ``.json`` metadata (classes, input description, temperature, LOSO figures when given, provenance)."""
+    ``.json`` metadata (classes, input description, temperature, LOSO figures when given, provenance).
+
+    seed: one seed, or several: then one network per seed, exported as one :class:`SeedEnsemble` graph.
+    """
+    seeds = [seed] if isinstance(seed, int) else [int(s) for s in seed]
+    if not seeds:
+        raise EmoscopeError("no seed given")
     check_micro_model(model)
     if recipe not in RECIPES:
         raise EmoscopeError(f"unknown recipe {recipe!r}; known: {sorted(RECIPES)}")
@@ -98,7 +128,8 @@ def train_and_export(
     old = torch.get_num_threads()
     torch.set_num_threads(1)  # the same arithmetic as the LOSO folds
     try:
-        net = train_model(model, data.flow, data.labels, rec, seed)
+        nets = [train_model(model, data.flow, data.labels, rec, s) for s in seeds]
+        net = nets[0] if len(nets) == 1 else SeedEnsemble(nets).eval()
     finally:
         torch.set_num_threads(old)
     out = Path(out)
@@ -118,12 +149,13 @@ def train_and_export(
         "trained_on": f"{data.name}: all {len(data)} samples, {len(data.subject_ids())} subjects",
         "recipe": recipe,
         "recipe_config": dataclasses.asdict(rec),
-        "seed": seed,
+        "seed": seeds[0] if len(seeds) == 1 else seeds,
+        "ensemble": len(seeds),
         "command": " ".join(["emoscope", *sys.argv[1:]]) if sys.argv and "emoscope" in sys.argv[0] else None,
         "torch": torch.__version__,
     }
     if predictions_csv is not None:
-        meta.update(temperature_from_predictions(predictions_csv, model, tuple(data.classes)))
+        meta.update(temperature_from_predictions(predictions_csv, model, tuple(data.classes), len(seeds) > 1))
     if loso_summary is not None:
         if loso_summary.get("model") not in (None, model):
             raise EmoscopeError(f"the LOSO summary is of {loso_summary.get('model')}, not of {model}")

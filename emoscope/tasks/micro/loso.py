@@ -353,6 +353,29 @@ def run_loso(
     )  # fmt: skip
 
 
+def ensemble_runs(results: Sequence[LosoResult]) -> LosoResult:
+    """The LOSO result of the seed ensemble: in every fold, the average of the probabilities of the networks the
+    runs trained for that fold (one per seed). Still honest LOSO: every member of a fold's ensemble was trained
+    without the held-out subject, and nothing is chosen on it. The runs must cover the same folds."""
+    if not results:
+        raise ValueError("no LOSO results to combine")
+    first = results[0]
+    for r in results[1:]:
+        if (
+            r.folds_run != first.folds_run
+            or r.model != first.model
+            or not np.array_equal(r.names, first.names)
+        ):
+            raise ValueError("the runs to combine must be of one model over the same folds")
+    probs = np.mean([r.probs for r in results], axis=0)
+    seeds = "+".join(str(r.seed) for r in results)
+    return dataclasses.replace(
+        first, probs=probs, seed=-1, recipe_name=f"{first.recipe_name}, ensemble of seeds {seeds}",
+        fold_seconds={k: sum(r.fold_seconds.get(k, 0.0) for r in results) for k in first.fold_seconds},
+        wall_s=sum(r.wall_s for r in results),
+    )  # fmt: skip
+
+
 def summarize_runs(results: Sequence[LosoResult]) -> dict[str, Any]:
     """Figures over several seeds of one model: ``uf1``/``uar`` means with ``*_std`` (sample standard deviation,
     0 for one seed), ``*_min``/``*_max``, ``per_dataset`` means, the confusion matrix summed over the seeds and

@@ -218,3 +218,16 @@ def test_cli_errors_and_recipe_choices(megc: Path, tmp_path: Path, capsys) -> No
     micro = sub._subparsers._group_actions[0].choices["micro"]
     recipe = next(a for a in micro._actions if a.dest == "recipe")
     assert sorted(recipe.choices) == sorted(RECIPES)
+
+
+def test_seed_ensemble_of_runs(megc) -> None:
+    from emoscope.tasks.micro.loso import ensemble_runs
+
+    data = load_megc2019(megc)
+    runs = [run_loso(data, "micro_attn_plain", TINY, seed, limit_folds=3) for seed in (0, 1)]
+    ens = ensemble_runs(runs)
+    np.testing.assert_allclose(ens.probs, (runs[0].probs + runs[1].probs) / 2)
+    assert "ensemble of seeds 0+1" in ens.recipe_name and ens.report()["n"] == runs[0].report()["n"]
+    other = run_loso(data, "micro_attn_plain", TINY, 0, limit_folds=2)
+    with pytest.raises(ValueError, match="same folds"):
+        ensemble_runs([runs[0], other])

@@ -155,3 +155,19 @@ def test_cli_train_and_micro(megc: Path, micro_model: Path, tmp_path: Path, caps
         assert main(["micro", *args, "--model", str(micro_model)]) == 2
         assert msg in capsys.readouterr().err
     assert main(["micro", "a", "b", "c"]) == 2
+
+
+def test_seed_ensemble_export(megc: Path, tmp_path: Path) -> None:
+    out = tmp_path / "ens.onnx"
+    assert main(["train", "micro", "--data", str(megc), "--model", "micro_attn_plain", "--seeds", "0,1",
+                 "--out", str(out)]) == 0  # fmt: skip
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["ensemble"] == 2 and meta["seed"] == [0, 1]
+    single = tmp_path / "one.onnx"
+    train_and_export(load_megc2019(megc), single, model="micro_attn_plain", seed=1)
+    rng = np.random.default_rng(9)
+    x = np.stack([flow_to_input(synthetic_flow(k, rng)[:, :, :2]) for k in (0, 1, 2)])
+    p_ens = MicroRecognizer(out).predict_proba(x)
+    p_one = MicroRecognizer(single).predict_proba(x)
+    np.testing.assert_allclose(p_ens.sum(axis=1), 1, atol=1e-5)
+    assert not np.allclose(p_ens, p_one, atol=1e-4)  # two networks averaged, not one
