@@ -28,12 +28,23 @@ class Analyzer:
     detector: anything with ``detect(image) -> list[Detection]`` (default: ``emoscope.faces.create_detector()``),
         created on first use so that crop-only use needs no detector.
     max_pixels: images with more pixels are refused before decoding.
+    affect: add the affect readings to every face (compound label, intensity, valence / arousal; see
+        :mod:`emoscope.tasks.affect`): True, False, or None = when the model carries a fitted compound rule
+        (``emoscope calibrate compound``; the shipped model does).
+    va_model: a valence/arousal ``.onnx`` (``emoscope export va``) for measured valence / arousal; without it they
+        are DERIVED from the emotion distribution (``va_source == "derived"``). Implies ``affect``.
     """
 
-    def __init__(self, recognizer: ExpressionRecognizer | None = None, detector=None, max_pixels: int = MAX_IMAGE_PIXELS):
+    def __init__(self, recognizer: ExpressionRecognizer | None = None, detector=None, max_pixels: int = MAX_IMAGE_PIXELS,
+                 affect: bool | None = None, va_model: str | Path | None = None):  # fmt: skip
         self.recognizer = recognizer or ExpressionRecognizer()
         self._detector = detector
         self.max_pixels = max_pixels
+        self.affect_reader = None
+        from emoscope.tasks.affect.reader import AffectReader
+
+        if va_model is not None or affect or (affect is None and AffectReader.available(self.recognizer)):
+            self.affect_reader = AffectReader.for_recognizer(self.recognizer, va_model)
 
     @property
     def detector(self):
@@ -55,11 +66,15 @@ class Analyzer:
             return []
         rec = self.recognizer
         probs = rec.predict_proba(crops)
-        return [
+        faces = [
             FaceResult(box=tuple(int(v) for v in b), label=rec.classes[int(p.argmax())],
                        probabilities={c: float(v) for c, v in zip(rec.classes, p, strict=True)}, score=float(s))
             for b, s, p in zip(boxes, scores, probs, strict=True)
         ]  # fmt: skip
+        if self.affect_reader is not None:
+            for f, r in zip(faces, self.affect_reader.read(probs, crops), strict=True):
+                r.apply_to(f)
+        return faces
 
     def analyze(self, image: np.ndarray | str | Path, *, file: str | None = None) -> ImageResult:
         """Find every face in ``image`` (a path, or an ``(H, W)`` grey / ``(H, W, 3)`` BGR array), align it to the

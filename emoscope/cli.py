@@ -40,6 +40,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--model", default="micro_attn", help="registered micro_* model (see 'emoscope models')")
     m.add_argument("--recipe", choices=["default", "ststnet_code"], default="default")
     m.add_argument("--seed", type=int, default=0)
+    m.add_argument("--seeds", help="comma-separated seeds: one network each, shipped as one averaging ensemble")
     m.add_argument("--loso-json", metavar="FILE",
                    help="output of 'emoscope evaluate micro --json' for this model: its figures go into the metadata")
     m.add_argument("--calibrate-from", metavar="CSV",
@@ -60,7 +61,8 @@ def _run_train_micro(a: argparse.Namespace) -> int:
             raise EmoscopeError(f"{a.loso_json}: no JSON line (expected the output of 'emoscope evaluate micro --json')")
         summary = json.loads(lines[-1])
     data = load_megc2019(a.data)
-    meta = train_and_export(data, a.out, a.model, a.recipe, a.seed, loso_summary=summary, predictions_csv=a.calibrate_from)
+    seeds = [int(s) for s in a.seeds.split(",")] if a.seeds else a.seed
+    meta = train_and_export(data, a.out, a.model, a.recipe, seeds, loso_summary=summary, predictions_csv=a.calibrate_from)
     loso = meta.get("loso")
     print(f"trained {a.model} on {meta['trained_on']}; wrote {a.out} ({meta['onnx_bytes']} bytes), temperature "
           f"{meta['temperature']}" + (f"; LOSO UF1 {loso['uf1']:.4f} UAR {loso['uar']:.4f}" if loso else ""))  # fmt: skip
@@ -216,6 +218,8 @@ def _add_evaluate_micro(tsub: argparse._SubParsersAction) -> None:
     m.add_argument("--limit-folds", type=int, default=0, help="run only N folds spread over the subjects (smoke runs)")
     m.add_argument("--jobs", type=int, default=1, help="folds trained in parallel processes (same numbers for any N)")
     m.add_argument("--predictions", metavar="CSV", help="write every held-out prediction (one row per sample and seed)")
+    m.add_argument("--ensemble", action="store_true",
+                   help="with --seeds: also score the seed ensemble (per fold, the mean of the seeds' networks)")  # fmt: skip
     m.add_argument("--json", action="store_true", help="print the figures as one JSON object on the last line")
 
 
@@ -224,7 +228,14 @@ def _run_evaluate_micro(a: argparse.Namespace) -> int:
     import json
 
     from emoscope.datasets.megc2019 import load_megc2019
-    from emoscope.tasks.micro.loso import RECIPES, check_micro_model, format_summary, run_loso, summarize_runs
+    from emoscope.tasks.micro.loso import (
+        RECIPES,
+        check_micro_model,
+        ensemble_runs,
+        format_summary,
+        run_loso,
+        summarize_runs,
+    )
 
     check_micro_model(a.model)
     try:
@@ -249,6 +260,13 @@ def _run_evaluate_micro(a: argparse.Namespace) -> int:
         results.append(res)
     summary = summarize_runs(results)
     print(format_summary(summary, data.classes))
+    if a.ensemble:
+        if len(results) < 2:
+            raise EmoscopeError("--ensemble needs two or more --seeds")
+        ens = summarize_runs([ensemble_runs(results)])
+        print("\nseed ensemble:")
+        print(format_summary(ens, data.classes))
+        summary["ensemble"] = {k: ens[k] for k in ("uf1", "uar", "accuracy", "confusion", "per_dataset", "recipe")}
     if a.predictions:
         import csv
 

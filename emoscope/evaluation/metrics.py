@@ -104,3 +104,61 @@ def format_report(rep: dict[str, Any], classes: Sequence[str], title: str = "") 
     for c, row in zip(classes, rep["confusion"], strict=True):
         lines.append(f"{c:<{w}}  " + " ".join(f"{v:5d}" for v in row))
     return "\n".join(lines)
+
+
+def ccc(y: np.ndarray, pred: np.ndarray) -> float:
+    """Lin's concordance correlation coefficient (1989) between two ``(N,)`` series, e.g. true and predicted
+    valence: ``2 cov / (var_y + var_pred + (mean_y - mean_pred)^2)`` with population (1/N) moments.
+
+    1 = identical, 0 = no agreement (also for a constant prediction), -1 = mirrored. NaN when ``N == 0`` or both
+    series are the same constant.
+    """
+    y = np.asarray(y, np.float64).ravel()
+    pred = np.asarray(pred, np.float64).ravel()
+    if y.shape != pred.shape:
+        raise ValueError(f"y and pred must have the same length, got {y.shape} and {pred.shape}")
+    if len(y) == 0:
+        return float("nan")
+    my, mp = y.mean(), pred.mean()
+    cov = ((y - my) * (pred - mp)).mean()
+    denom = y.var() + pred.var() + (my - mp) ** 2
+    return float(2 * cov / denom) if denom > 0 else float("nan")
+
+
+def rmse(y: np.ndarray, pred: np.ndarray) -> float:
+    """Root mean squared error between two ``(N,)`` series (in their unit, e.g. valence on [-1, 1])."""
+    y = np.asarray(y, np.float64).ravel()
+    pred = np.asarray(pred, np.float64).ravel()
+    if y.shape != pred.shape:
+        raise ValueError(f"y and pred must have the same length, got {y.shape} and {pred.shape}")
+    return float(np.sqrt(((y - pred) ** 2).mean())) if len(y) else float("nan")
+
+
+def kl_divergence(q: np.ndarray, p: np.ndarray, eps: float = 1e-12) -> np.ndarray:
+    """Row-wise KL(q || p) in nats of ``(N, K)`` distributions (q: reference, e.g. annotators' votes; p: model).
+
+    Terms with ``q == 0`` count 0; ``p`` is clipped to ``eps`` so the value stays finite. Returns ``(N,)``.
+    """
+    q = np.asarray(q, np.float64)
+    p = np.clip(np.asarray(p, np.float64), eps, 1.0)
+    ratio = np.where(q > 0, q, 1.0) / p
+    return np.where(q > 0, q * np.log(ratio), 0.0).sum(axis=1)
+
+
+def distribution_overlap(q: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Row-wise ``1 - total variation distance = sum_k min(q_k, p_k)`` of ``(N, K)`` distributions, in [0, 1]
+    (1 = identical). Returns ``(N,)``."""
+    return np.minimum(np.asarray(q, np.float64), np.asarray(p, np.float64)).sum(axis=1)
+
+
+def binary_prf(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+    """Precision, recall and F1 of the positive class of two boolean ``(N,)`` arrays (0 where undefined), plus
+    the counts ``tp``, ``n_true`` and ``n_pred``."""
+    y = np.asarray(y, bool)
+    pred = np.asarray(pred, bool)
+    tp = int((y & pred).sum())
+    n_true, n_pred = int(y.sum()), int(pred.sum())
+    p = tp / n_pred if n_pred else 0.0
+    r = tp / n_true if n_true else 0.0
+    f1 = 2 * p * r / (p + r) if p + r > 0 else 0.0
+    return {"precision": p, "recall": r, "f1": f1, "tp": tp, "n_true": n_true, "n_pred": n_pred}

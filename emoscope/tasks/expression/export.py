@@ -56,7 +56,8 @@ def export_and_calibrate(
     int8 if requested, flip test-time augmentation if requested), validation figures, provenance.
 
     int8: quantise with :func:`quantize_int8`, its activation ranges fixed on 512 FER2013 *training* images.
-    Returns the metadata.
+    With ``ferplus`` data the compound-expression rule is fitted on FER+ Valid too (metadata key ``compound``, see
+    :func:`emoscope.tasks.affect.compound.fit_compound_entry`). Returns the metadata.
     """
     from emoscope.tasks.expression.predictor import ExpressionRecognizer
 
@@ -102,6 +103,16 @@ def export_and_calibrate(
         entry.update(temperature=round(t, 4), calibrated_on=f"{val.name} (n={int(keep.sum())})",
                      val_accuracy=float((logits.argmax(1) == y).mean()),
                      val_nll_before=nll(logits, y, 1.0), val_nll_after=nll(logits, y, t))  # fmt: skip
+    if ferplus and "ferplus" in meta["heads"]:
+        from emoscope.tasks.affect.compound import fit_compound_entry
+
+        _write_meta(meta, out)  # the temperatures, which the compound rule's validation report uses
+        try:
+            meta["compound"] = fit_compound_entry(out, ferplus, tta=tta)
+        except ValueError as e:  # e.g. a validation split without compound examples: export without the rule
+            import warnings
+
+            warnings.warn(f"compound rule not fitted: {e}", stacklevel=2)
     _write_meta(meta, out)
     return meta
 
