@@ -472,6 +472,18 @@ def _run_video(a: argparse.Namespace) -> int:
     return run(a)
 
 
+def _add_batch(sub: argparse._SubParsersAction) -> None:
+    from emoscope.tasks.batch.cli import add_parser  # the batch command lives with the batch code
+
+    add_parser(sub)
+
+
+def _run_batch(a: argparse.Namespace) -> int:
+    from emoscope.tasks.batch.cli import run
+
+    return run(a)
+
+
 def _run_serve(a: argparse.Namespace) -> int:
     from emoscope.service.cli import run_serve
 
@@ -493,6 +505,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_micro(sub)
     _add_spot(sub)
     _add_video(sub)
+    _add_batch(sub)
     from emoscope.service.cli import add_serve_parser  # the serve command lives with the service code
 
     add_serve_parser(sub)
@@ -505,7 +518,8 @@ def main(argv: list[str] | None = None) -> int:
 
     handlers = {"train": _run_train, "evaluate": _run_evaluate, "export": _run_export, "calibrate": run_calibrate,
                 "predict": _run_predict, "models": _run_models, "demo": _run_demo, "micro": _run_micro,
-                "spot": _run_spot, "video": _run_video, "serve": _run_serve}
+                "spot": _run_spot, "video": _run_video, "serve": _run_serve,
+                "batch": _run_batch}
     try:
         return handlers[args.command](args)
     except (EmoscopeError, FileNotFoundError) as e:

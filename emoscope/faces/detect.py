@@ -239,6 +239,20 @@ class DlibFaceDetector:
             found.extend(self._detect_at(work, scale, pad, upsample, angle, lm, (w, h)))
         return nms(found) if len(self.rotations) > 1 else sorted(found, key=lambda d: -d.score)
 
+    def fit_landmarks(self, image: np.ndarray, box: Sequence[float]) -> np.ndarray:
+        """Re-fit the five landmarks of a face known to be framed by ``box`` ``(x, y, w, h)`` (a detector box, or one
+        predicted from the previous frame), without searching the picture: the shape model only, well under a
+        millisecond. Used to track faces between detections. ``image``: as for :meth:`detect` (pass grey uint8 to
+        avoid a conversion). Returns ``(5, 2)`` float32 in input pixels (it always returns points: checking that a
+        face is really there is up to the caller)."""
+        grey = to_grey_uint8(image)
+        x, y, w, h = (float(v) for v in box)
+        cx, cy = x + w / 2.0 - 0.5, y + h / 2.0 - 0.5  # pixel-centre coordinates, as in _detect_at
+        hx, hy = w / 2.0, h / 2.0
+        rect = self._dlib.rectangle(round(cx - hx), round(cy - hy), round(cx + hx), round(cy + hy))
+        p = np.array([(q.x, q.y) for q in self._shape(grey, rect).parts()], np.float64)
+        return self._five_points(p).astype(np.float32)
+
     def _detect_at(self, work, scale, pad, upsample, angle, lm, size) -> list[Detection]:
         """Search ``work`` rotated by ``angle`` degrees; boxes and landmarks in input pixels."""
         hw, ww = work.shape

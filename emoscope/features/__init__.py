@@ -10,6 +10,7 @@ from emoscope.features.micro import (
     find_apex,
     micro_input,
     motion_magnitude,
+    stabilise,
 )
 
 __all__ = [
@@ -25,4 +26,5 @@ __all__ = [
     "motion_magnitude",
     "optical_flow",
     "optical_strain",
+    "stabilise",
 ]

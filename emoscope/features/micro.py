@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -137,3 +138,39 @@ def find_apex(aligned: np.ndarray, onset: int = 0, method: str = "farneback", si
     for t in range(onset + 1, len(a)):
         scores[t] = motion_magnitude(optical_flow(small[onset], small[t], method))
     return ApexSearch(index=int(np.argmax(scores)), scores=[round(s, 5) for s in scores])
+
+
+def stabilise(frames: np.ndarray, reference: int = 0, work_size: int = 64) -> np.ndarray:
+    """Register every frame of ``(T, S, S)`` grey face crops to ``frames[reference]`` with an affine warp
+    (ECC maximisation, Evangelidis & Psarakis 2008, on ``work_size`` px copies; each frame starts from the previous
+    frame's warp). Removes what per-frame landmark alignment leaves: jitter of a pixel or two and small head
+    movements, which would otherwise swamp a micro-expression. A local movement (one face region) barely moves a
+    warp fitted to the whole face. Frames where ECC does not converge keep the last good warp.
+    Returns ``(T, S, S)`` uint8.
+    """
+    import cv2
+
+    a = np.asarray(frames)
+    if a.ndim != 3 or len(a) == 0:
+        raise ValueError(f"need (T, S, S) grey crops, got shape {a.shape}")
+    h, w = a.shape[1:]
+    kx, ky = w / work_size, h / work_size
+    small = [cv2.resize(to_grey_uint8(f), (work_size, work_size), interpolation=cv2.INTER_AREA).astype(np.float32)
+             for f in a]  # fmt: skip
+    ref = small[reference]
+    crit = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 50, 1e-4)
+    out = np.empty_like(a, dtype=np.uint8)
+    out[reference] = to_grey_uint8(a[reference])
+    for order in (range(reference + 1, len(a)), range(reference - 1, -1, -1)):
+        warp = np.eye(2, 3, dtype=np.float32)
+        for t in order:
+            with contextlib.suppress(cv2.error):  # not converged: keep the previous warp
+                _, warp = cv2.findTransformECC(ref, small[t], warp.copy(), cv2.MOTION_AFFINE, crit, None, 5)
+            full = warp.copy()
+            full[0, 2] *= kx
+            full[1, 2] *= ky
+            full[0, 1] *= kx / ky
+            full[1, 0] *= ky / kx
+            out[t] = cv2.warpAffine(to_grey_uint8(a[t]), full, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                                    borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+    return out

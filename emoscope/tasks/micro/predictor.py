@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from emoscope.faces.detect import FaceDetector
-from emoscope.features.micro import CROP_SIZE, align_clip, find_apex, micro_input
+from emoscope.features.micro import CROP_SIZE, align_clip, find_apex, micro_input, stabilise
 from emoscope.outputs.micro_results import MicroResult
 from emoscope.tasks.expression.predictor import WEIGHTS_DIR, softmax
 from emoscope.tasks.micro.spotting import SpotConfig, SpotResult
@@ -164,11 +164,12 @@ def spot_frames(
     """Find micro-expressions in a clip of one face (:func:`~emoscope.tasks.micro.spotting.spot`) and, with a
     ``recognizer``, classify each micro interval from its onset to its apex frame.
 
-    frames: pictures of the clip (the face is found in the first one and every frame is cut with its transform:
-    for a long video with head movement, cut it into shots first), or face crops with ``aligned=True``.
+    frames: pictures of the clip (the face is found in the first one and every frame is cut with its transform,
+    then registered to the first crop with :func:`~emoscope.features.micro.stabilise`), or face crops with
+    ``aligned=True`` (registered the same way).
     fps: frames per second of the clip.
     """
-    crops = aligned_crops(frames, aligned=aligned, detector=detector, names=names)
+    crops = stabilise(aligned_crops(frames, aligned=aligned, detector=detector, names=names))
     res = spot_aligned(crops, fps, config or SpotConfig(), threshold)
     if recognizer is not None:
         for iv in res.micro:

@@ -12,7 +12,8 @@ a micro-expression):
   micro-expression moves one region (brows, eyes, mouth corners), not the whole face. In pixels of the
   :data:`~emoscope.features.micro.CROP_SIZE` px aligned crop.
 
-Peaks of ``S`` above ``threshold = max(min_motion, median(S) + z * 1.4826 * MAD(S))`` (at least ``k`` frames
+``S`` is smoothed with a running median over ``median_frames`` frames (one-frame glitches of decoding or
+alignment look like very short movements). Peaks of ``S`` above ``threshold = max(min_motion, median(S) + z * 1.4826 * MAD(S))`` (at least ``k`` frames
 apart, strongest first) are the apexes. Onset and offset: around the apex, the local motion from a reference frame
 ``w`` frames before the apex (``w`` = half of ``max_duration``) is followed back and forth until it falls below
 ``extent_fraction`` of its value at the apex. Intervals up to ``max_duration`` seconds are micro-expressions,
@@ -49,6 +50,7 @@ class SpotConfig:
     work_size: int = 64
     grid: int = 8
     top_blocks: int = 6
+    median_frames: int = 3
 
 
 @dataclass
@@ -127,6 +129,21 @@ def spot_signal(aligned: np.ndarray, k: int, cfg: SpotConfig = SpotConfig()) -> 
     return sig
 
 
+def median_smooth(signal: np.ndarray, width: int) -> np.ndarray:
+    """Running median over ``width`` frames (odd; 1 = none), NaN where any value in the window is NaN. Removes
+    one-frame glitches (a frame that differs from both neighbours: a decoding or alignment hiccup looks like a
+    very short movement); a micro-expression lasts many frames and keeps its peak."""
+    s = np.asarray(signal, np.float64)
+    if width <= 1 or len(s) < width:
+        return s.copy()
+    half = width // 2
+    out = np.full(len(s), np.nan)
+    win = np.lib.stride_tricks.sliding_window_view(s, 2 * half + 1)
+    ok = np.isfinite(win).all(axis=1)
+    out[half : len(s) - half][ok] = np.median(win[ok], axis=1)
+    return out
+
+
 def robust_threshold(signal: np.ndarray, cfg: SpotConfig = SpotConfig()) -> float:
     """``max(min_motion, median + z * 1.4826 * MAD)`` of the defined values of ``signal``."""
     v = signal[np.isfinite(signal)]
@@ -191,6 +208,7 @@ def spot(
     if len(a) < 2 * k + 1:
         return SpotResult([], np.full(len(a), np.nan), float("inf"), fps, k, cfg)
     sig = spot_signal(a, k, cfg) if signal is None else np.asarray(signal, np.float64)
+    sig = median_smooth(sig, cfg.median_frames)
     thr = robust_threshold(sig, cfg) if threshold is None else float(threshold)
     small = _small(a, cfg.work_size)
     w = max(k, round(cfg.max_duration * fps / 2))

@@ -27,7 +27,8 @@ def clip() -> np.ndarray:
 
 def test_spots_the_micro_expressions_not_the_macro_change(clip: np.ndarray) -> None:
     res = spot(clip, fps=100.0)
-    assert res.k == 10 and np.isnan(res.signal[:10]).all() and np.isfinite(res.signal[10:-10]).all()
+    # undefined for the first and last k frames, and one more for the 3-frame running median
+    assert res.k == 10 and np.isnan(res.signal[:11]).all() and np.isfinite(res.signal[11:-11]).all()
     found = [(iv.onset, iv.offset) for iv in res.micro]
     truth = [(on, off) for on, off, _, _ in EVENTS]
     s = spotting_scores([found], [truth])
@@ -87,3 +88,13 @@ def test_spot_command(clip: np.ndarray, tmp_path: Path, capsys) -> None:
     assert main(["spot", str(folder), "--aligned", "--fps", "100"]) == 0  # with the shipped model's classes
     out = capsys.readouterr().out
     assert "2 interval(s)" in out and "onset-apex-offset" in out
+
+
+def test_median_smooth_removes_one_frame_glitches() -> None:
+    from emoscope.tasks.micro.spotting import median_smooth
+
+    s = np.array([np.nan, 0.0, 0.0, 0.9, 0.0, 0.4, 0.5, 0.45, 0.0, 0.0])
+    out = median_smooth(s, 3)
+    assert np.isnan(out[:2]).all() and out[3] == 0.0  # the lone spike is gone
+    assert out[6] == pytest.approx(0.45)  # a movement over several frames keeps its level
+    np.testing.assert_array_equal(median_smooth(s, 1), s)
