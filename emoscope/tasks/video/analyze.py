@@ -314,7 +314,8 @@ class VideoAnalyzer:
         raw = self.analyzer._faces([c for _, _, c, _ in seen], boxes, [tr.score for tr, *_ in seen])
         out = []
         classes = list(self.analyzer.recognizer.classes)
-        for (tr, lm, _, det), face in zip(seen, raw, strict=True):
+        affect = self.analyzer.affect_reader
+        for (tr, lm, face_crop, det), face in zip(seen, raw, strict=True):
             p = np.array([face.probabilities[c] for c in classes])
             sm = smoother.update(tr.key, t, p)
             smoothed = dataclasses.replace(
@@ -322,6 +323,8 @@ class VideoAnalyzer:
                 label=classes[int(np.argmax(sm))],
                 probabilities={c: float(v) for c, v in zip(classes, sm, strict=True)},
             )
+            if affect is not None:  # compound / intensity / valence-arousal of the smoothed distribution
+                affect.read(sm[None], [face_crop])[0].apply_to(smoothed)
             crop = crop_align(grey, lm) if crop_align is not None else None
             out.append(_Seen(tr, face, smoothed, det, crop))
         return out

@@ -127,6 +127,15 @@ def test_probabilities_raw_and_smoothed(crossing):
     assert np.abs(np.diff(sm[ok], axis=0)).mean() < np.abs(np.diff(raw[ok], axis=0)).mean()
 
 
+def test_affect_readings_follow_the_smoothed_probabilities(crossing):
+    faces = [f.face for fr in crossing["res"].frames for f in fr.faces]
+    assert faces and all(f.va_source == "derived" for f in faces)
+    for f in faces:
+        # the compound reading is of the smoothed distribution: its emotions include the smoothed top emotion
+        assert f.label in f.compound_of
+        assert f.intensity == pytest.approx(1 - f.probabilities["neutral"], abs=0.25)
+
+
 def test_annotated_video_is_complete_and_no_temporary_file_is_left(crossing):
     out = crossing["dir"] / "annotated.mp4"
     cap = cv2.VideoCapture(str(out))
