@@ -123,7 +123,7 @@ def _add_spot(sub: argparse._SubParsersAction) -> None:
         "spot",
         help="find micro-expression intervals (onset / apex / offset) in a clip of one face and classify them",
     )
-    p.add_argument("clip", metavar="CLIP_DIR_OR_VIDEO", help="a folder of frames or a video of one face")
+    p.add_argument("clip", metavar="CLIP_DIR_OR_VIDEO", help="a folder of frames or a video (every face is tracked)")
     p.add_argument("--fps", type=float, help="frames per second (needed for a folder of frames; a video's own by default)")
     p.add_argument("--aligned", action="store_true", help="frames are already face crops (skip face detection)")
     p.add_argument("--threshold", type=float, help="signal threshold in px (default: robust, from the clip itself)")
@@ -139,27 +139,28 @@ def _run_spot(a: argparse.Namespace) -> int:
 
     from emoscope.input.clips import read_clip
     from emoscope.tasks.micro.predictor import MicroRecognizer, spot_frames
+    from emoscope.tasks.micro.video import spot_video
 
     clip = read_clip(a.clip, max_frames=a.max_frames)
     fps = a.fps or clip.fps
     if not fps:
         raise EmoscopeError(f"{a.clip}: the frame rate is unknown: give --fps")
     rec = None if a.no_classify else MicroRecognizer(a.model)
-    res = spot_frames(
-        clip.frames, fps, recognizer=rec, aligned=a.aligned, threshold=a.threshold, names=clip.names
-    )
-    shown = res.intervals if a.all else res.micro
+    if a.aligned:  # one face, already cropped
+        res = spot_frames(clip.frames, fps, recognizer=rec, aligned=True, threshold=a.threshold, names=clip.names)
+        per_face = {0: res.intervals}
+    else:  # faces found and tracked as in 'emoscope video'
+        per_face = spot_video(clip.frames, fps, recognizer=rec, threshold=a.threshold)
+    shown = [(fid, iv) for fid, ivs in per_face.items() for iv in ivs if a.all or iv.kind == "micro"]
     if a.json:
-        d = res.to_dict()
-        d["intervals"] = [iv.to_dict() for iv in shown]
-        d.update(file=a.clip, n_frames=len(clip.frames))
-        print(json.dumps(d))
+        rows = [{"face_id": fid, **iv.to_dict()} for fid, iv in shown]
+        print(json.dumps({"file": a.clip, "n_frames": len(clip.frames), "fps": fps, "faces": sorted(per_face),
+                          "intervals": rows}))  # fmt: skip
         return 0
-    print(f"{a.clip}: {len(clip.frames)} frames at {fps:g} fps, threshold {res.threshold:.3f} px: "
-          f"{len(shown)} interval(s)")  # fmt: skip
-    for iv in shown:
+    print(f"{a.clip}: {len(clip.frames)} frames at {fps:g} fps, {len(per_face)} face(s): {len(shown)} interval(s)")
+    for fid, iv in shown:
         cls = f"  {iv.label} ({iv.probabilities[iv.label]:.2f})" if iv.label else ""
-        print(f"  {iv.kind}: frames {iv.onset}-{iv.apex}-{iv.offset} (onset-apex-offset), "
+        print(f"  face {fid} {iv.kind}: frames {iv.onset}-{iv.apex}-{iv.offset} (onset-apex-offset), "
               f"{iv.onset_s:.3f}-{iv.offset_s:.3f} s, peak {iv.score:.3f} px{cls}")  # fmt: skip
     return 0
 

@@ -68,3 +68,13 @@ def test_stabilise_removes_jitter_not_the_movement() -> None:
     assert stabilise(clip[:3]).dtype == np.uint8
     with pytest.raises(ValueError, match=r"\(T, S, S\)"):
         stabilise(clip[0])
+
+
+def test_spot_command_tracks_the_face(video: Path, capsys) -> None:
+    assert main(["spot", str(video), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert d["faces"] == [0] and d["fps"] == pytest.approx(FPS)
+    found = [(iv["onset"], iv["offset"]) for iv in d["intervals"]]
+    s = spotting_scores([found], [[(on, off) for on, off, _, _ in EVENTS]])
+    assert (s["tp"], s["n_pred"]) == (2, 2), found
+    assert all(iv["face_id"] == 0 and iv["label"] in ("negative", "positive", "surprise") for iv in d["intervals"])
