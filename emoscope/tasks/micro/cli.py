@@ -1,0 +1,277 @@
+"""The micro-expression commands: ``emoscope micro``, ``emoscope spot``, ``emoscope train micro`` and
+``emoscope evaluate micro`` (registered by :mod:`emoscope.cli`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from emoscope.errors import EmoscopeError
+
+
+def add_train_micro(tsub: argparse._SubParsersAction) -> None:
+    m = tsub.add_parser(
+        "micro", help="train a micro-expression network on the whole MEGC2019 composite, export ONNX"
+    )
+    m.add_argument(
+        "--data", required=True, help="MEGC2019 folder (combined_3_class2_for_optical_flow.csv, flow images)"
+    )
+    m.add_argument(
+        "--out", required=True, help="ONNX file to write (its .json metadata is written beside it)"
+    )
+    m.add_argument(
+        "--model",
+        default="micro_attn_plain",
+        help="registered micro_* model (default: the shipped architecture)",
+    )
+    m.add_argument("--recipe", choices=["default", "ststnet_code"], default="default")
+    m.add_argument("--seed", type=int, default=0)
+    m.add_argument(
+        "--seeds", help="comma-separated seeds: one network each, shipped as one averaging ensemble"
+    )
+    m.add_argument(
+        "--loso-json",
+        metavar="FILE",
+        help="output of 'emoscope evaluate micro --json' for this model: its figures go into the metadata",
+    )
+    m.add_argument("--calibrate-from", metavar="CSV",
+                   help="'evaluate micro --predictions' CSV of this model: fit the temperature on the held-out predictions")  # fmt: skip
+
+
+def run_train_micro(a: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from emoscope.datasets.megc2019 import load_megc2019
+    from emoscope.tasks.micro.export import train_and_export
+
+    summary = None
+    if a.loso_json:
+        lines = [ln for ln in Path(a.loso_json).read_text().splitlines() if ln.strip().startswith("{")]
+        if not lines:
+            raise EmoscopeError(
+                f"{a.loso_json}: no JSON line (expected the output of 'emoscope evaluate micro --json')"
+            )
+        summary = json.loads(lines[-1])
+    data = load_megc2019(a.data)
+    seeds = [int(s) for s in a.seeds.split(",")] if a.seeds else a.seed
+    meta = train_and_export(
+        data, a.out, a.model, a.recipe, seeds, loso_summary=summary, predictions_csv=a.calibrate_from
+    )
+    loso = meta.get("loso")
+    print(f"trained {a.model} on {meta['trained_on']}; wrote {a.out} ({meta['onnx_bytes']} bytes), temperature "
+          f"{meta['temperature']}" + (f"; LOSO UF1 {loso['uf1']:.4f} UAR {loso['uar']:.4f}" if loso else ""))  # fmt: skip
+    return 0
+
+
+def add_micro_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "micro",
+        help="micro-expression (negative / positive / surprise) from an onset and an apex frame, or from a clip",
+        description="emoscope micro ONSET APEX: the movement between two frames; emoscope micro CLIP: a folder of "
+        "frames or a short video, apex = frame of largest motion from the onset (reported).",
+    )
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="ONSET_IMG APEX_IMG, or one CLIP_DIR_OR_VIDEO")
+    p.add_argument(
+        "--onset", type=int, default=0, help="onset frame index in a clip (default 0: the first frame)"
+    )
+    p.add_argument("--apex", type=int, help="apex frame index in a clip (default: estimated)")
+    p.add_argument(
+        "--aligned", action="store_true", help="frames are already face crops (skip face detection)"
+    )
+    p.add_argument("--flow", choices=["tvl1", "farneback"], default="tvl1", help="optical flow method")
+    p.add_argument("--model", help="micro ONNX model (default: the shipped one)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def run_micro(a: argparse.Namespace) -> int:
+    from emoscope.input.clips import read_clip
+    from emoscope.input.images import read_image
+    from emoscope.tasks.micro.predictor import MicroRecognizer
+
+    if len(a.inputs) > 2:
+        print("emoscope: error: give ONSET APEX (two images) or one clip folder / video", file=sys.stderr)
+        return 2
+    rec = MicroRecognizer(a.model)
+    if len(a.inputs) == 2:
+        frames, names = [read_image(a.inputs[0]), read_image(a.inputs[1])], list(a.inputs)
+        if frames[0].shape != frames[1].shape:
+            raise EmoscopeError(f"{a.inputs[1]}: size {frames[1].shape[1]}x{frames[1].shape[0]} differs from the "
+                                f"onset frame's {frames[0].shape[1]}x{frames[0].shape[0]}")  # fmt: skip
+        res = rec.analyze_frames(frames, apex=1, aligned=a.aligned, method=a.flow, names=names)
+        res.file = f"{a.inputs[0]} -> {a.inputs[1]}"
+    else:
+        clip = read_clip(a.inputs[0])
+        res = rec.analyze_frames(clip.frames, onset=a.onset, apex=a.apex, aligned=a.aligned, method=a.flow,
+                                 names=clip.names)  # fmt: skip
+        res.file = a.inputs[0]
+    if a.json:
+        print(res.to_json())
+        return 0
+    probs = "  ".join(f"{k} {v:.2f}" for k, v in res.probabilities.items())
+    how = "estimated: largest motion from the onset" if res.apex_estimated else "given"
+    print(f"{res.file}: {res.label}  ({probs})")
+    print(f"  onset frame {res.onset_frame}, apex frame {res.apex_frame} ({how}), motion {res.motion:.3f} px")
+    if res.motion < 0.1:
+        print("  note: the two frames hardly differ; the reading means little")
+    return 0
+
+
+def add_spot_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "spot",
+        help="find micro-expression intervals (onset / apex / offset) in a clip of one face and classify them",
+    )
+    p.add_argument(
+        "clip", metavar="CLIP_DIR_OR_VIDEO", help="a folder of frames or a video (every face is tracked)"
+    )
+    p.add_argument(
+        "--fps",
+        type=float,
+        help="frames per second (needed for a folder of frames; a video's own by default)",
+    )
+    p.add_argument(
+        "--aligned", action="store_true", help="frames are already face crops (skip face detection)"
+    )
+    p.add_argument(
+        "--threshold", type=float, help="signal threshold in px (default: robust, from the clip itself)"
+    )
+    p.add_argument("--all", action="store_true", help="also list movements longer than 0.5 s (macro)")
+    p.add_argument("--no-classify", action="store_true", help="only spot, do not classify the intervals")
+    p.add_argument("--model", help="micro ONNX model (default: the shipped one)")
+    p.add_argument("--max-frames", type=int, default=20_000, help="longest clip read (frames)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def run_spot(a: argparse.Namespace) -> int:
+    import json
+
+    from emoscope.input.clips import read_clip
+    from emoscope.tasks.micro.predictor import MicroRecognizer, spot_frames
+    from emoscope.tasks.micro.video import spot_video
+
+    clip = read_clip(a.clip, max_frames=a.max_frames)
+    fps = a.fps or clip.fps
+    if not fps:
+        raise EmoscopeError(f"{a.clip}: the frame rate is unknown: give --fps")
+    rec = None if a.no_classify else MicroRecognizer(a.model)
+    if a.aligned:  # one face, already cropped
+        res = spot_frames(
+            clip.frames, fps, recognizer=rec, aligned=True, threshold=a.threshold, names=clip.names
+        )
+        per_face = {0: res.intervals}
+    else:  # faces found and tracked as in 'emoscope video'
+        per_face = spot_video(clip.frames, fps, recognizer=rec, threshold=a.threshold)
+    shown = [(fid, iv) for fid, ivs in per_face.items() for iv in ivs if a.all or iv.kind == "micro"]
+    if a.json:
+        rows = [{"face_id": fid, **iv.to_dict()} for fid, iv in shown]
+        print(json.dumps({"file": a.clip, "n_frames": len(clip.frames), "fps": fps, "faces": sorted(per_face),
+                          "intervals": rows}))  # fmt: skip
+        return 0
+    print(
+        f"{a.clip}: {len(clip.frames)} frames at {fps:g} fps, {len(per_face)} face(s): {len(shown)} interval(s)"
+    )
+    for fid, iv in shown:
+        cls = f"  {iv.label} ({iv.probabilities[iv.label]:.2f})" if iv.label else ""
+        print(f"  face {fid} {iv.kind}: frames {iv.onset}-{iv.apex}-{iv.offset} (onset-apex-offset), "
+              f"{iv.onset_s:.3f}-{iv.offset_s:.3f} s, peak {iv.score:.3f} px{cls}")  # fmt: skip
+    return 0
+
+
+def add_evaluate_micro(tsub: argparse._SubParsersAction) -> None:
+    m = tsub.add_parser(
+        "micro", help="micro-expressions: train and score Leave-One-Subject-Out (needs PyTorch)"
+    )
+    m.add_argument("--dataset", choices=["megc2019"], required=True)
+    m.add_argument(
+        "--data", required=True, help="MEGC2019 folder (combined_3_class2_for_optical_flow.csv, flow images)"
+    )
+    m.add_argument(
+        "--protocol", choices=["loso"], default="loso", help="one fold per subject, predictions pooled"
+    )
+    m.add_argument(
+        "--model",
+        default="micro_attn_plain",
+        help="registered micro_* model (default: the shipped architecture)",
+    )
+    m.add_argument("--recipe", choices=["default", "ststnet_code"], default="default",
+                   help="fixed training recipe of every fold (ststnet_code: the STSTNet authors' training)")  # fmt: skip
+    m.add_argument("--seed", type=int, default=0)
+    m.add_argument(
+        "--seeds", help="comma-separated seeds, e.g. 0,1,2: one full run each, mean and spread reported"
+    )
+    m.add_argument("--epochs", type=int, help="override the recipe's (fixed) number of epochs")
+    m.add_argument(
+        "--limit-folds", type=int, default=0, help="run only N folds spread over the subjects (smoke runs)"
+    )
+    m.add_argument(
+        "--jobs", type=int, default=1, help="folds trained in parallel processes (same numbers for any N)"
+    )
+    m.add_argument(
+        "--predictions", metavar="CSV", help="write every held-out prediction (one row per sample and seed)"
+    )
+    m.add_argument("--ensemble", action="store_true",
+                   help="with --seeds: also score the seed ensemble (per fold, the mean of the seeds' networks)")  # fmt: skip
+    m.add_argument(
+        "--json", action="store_true", help="print the figures as one JSON object on the last line"
+    )
+
+
+def run_evaluate_micro(a: argparse.Namespace) -> int:
+    import dataclasses
+    import json
+
+    from emoscope.datasets.megc2019 import load_megc2019
+    from emoscope.tasks.micro.loso import (
+        RECIPES,
+        check_micro_model,
+        ensemble_runs,
+        format_summary,
+        run_loso,
+        summarize_runs,
+    )
+
+    check_micro_model(a.model)
+    try:
+        seeds = [int(s) for s in a.seeds.split(",")] if a.seeds else [a.seed]
+    except ValueError:
+        print(f"emoscope: error: --seeds must be comma-separated integers, got {a.seeds!r}", file=sys.stderr)
+        return 2
+    recipe = RECIPES[a.recipe]
+    if a.epochs is not None:
+        recipe = dataclasses.replace(recipe, epochs=a.epochs)
+    data = load_megc2019(a.data)
+    results = []
+    for seed in seeds:
+
+        def progress(fold, probs, sec, seed=seed):
+            acc = float((probs.argmax(1) == data.labels[fold.test]).mean())
+            print(f"seed {seed} fold {fold.index + 1:2d} {fold.subject:14s} n={len(fold.test):2d} acc={acc:.2f} "
+                  f"({sec:.1f} s)", file=sys.stderr, flush=True)  # fmt: skip
+
+        res = run_loso(data, a.model, recipe, seed, limit_folds=a.limit_folds, jobs=a.jobs, progress=progress)
+        res.recipe_name = a.recipe + (f" (epochs={a.epochs})" if a.epochs is not None else "")
+        results.append(res)
+    summary = summarize_runs(results)
+    print(format_summary(summary, data.classes))
+    if a.ensemble:
+        if len(results) < 2:
+            raise EmoscopeError("--ensemble needs two or more --seeds")
+        ens = summarize_runs([ensemble_runs(results)])
+        print("\nseed ensemble:")
+        print(format_summary(ens, data.classes))
+        summary["ensemble"] = {
+            k: ens[k] for k in ("uf1", "uar", "accuracy", "confusion", "per_dataset", "recipe")
+        }
+    if a.predictions:
+        import csv
+
+        rows = [row for r in results for row in r.prediction_rows()]
+        with open(a.predictions, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
+        print(f"predictions written to {a.predictions}")
+    if a.json:
+        print(json.dumps(summary))
+    return 0
