@@ -74,25 +74,18 @@ def read_clip(path: str | Path, max_frames: int = MAX_CLIP_FRAMES) -> Clip:
 
 
 def _read_video(p: Path, max_frames: int) -> Clip:
-    import cv2
+    """The frames of a short video file, decoded by :func:`emoscope.input.video.open_video` (its errors name the
+    file)."""
+    from emoscope.input.video import open_video
 
-    if p.stat().st_size == 0:
-        raise InputError(p, "video file is empty (0 bytes)")
-    cap = cv2.VideoCapture(str(p))
+    reader = open_video(p, max_frames=max_frames + 1)
     try:
-        if not cap.isOpened():
-            raise InputError(p, "not a readable video (cannot be opened or decoded)")
-        fps = float(cap.get(cv2.CAP_PROP_FPS)) or None
-        frames: list[np.ndarray] = []
-        while True:
-            ok, frame = cap.read()
-            if not ok or frame is None:
-                break
-            if len(frames) >= max_frames:
-                raise InputError(p, f"more than {max_frames} frames; cut the clip around the movement")
-            frames.append(frame)
+        frames = [f.image for f in reader]
     finally:
-        cap.release()
+        reader.close()
+    if len(frames) > max_frames:
+        raise InputError(p, f"more than {max_frames} frames; cut the clip around the movement")
     if not frames:
         raise InputError(p, "no frame could be decoded (empty, truncated or not a video)")
+    fps = reader.fps if reader.fps_reported else None
     return Clip(frames=frames, names=[f"{p}#{i}" for i in range(len(frames))], fps=fps, source=str(p))

@@ -58,7 +58,7 @@ def test_bad_clips(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="2.png"):
         read_clip(mixed)
     (tmp_path / "zero.mp4").write_bytes(b"")
-    with pytest.raises(InputError, match="zero.mp4: video file is empty"):
+    with pytest.raises(InputError, match="zero.mp4: file is empty"):
         read_clip(tmp_path / "zero.mp4")
     (tmp_path / "junk.mp4").write_bytes(b"this is not a video" * 50)
     with pytest.raises(InputError, match="junk.mp4"):
