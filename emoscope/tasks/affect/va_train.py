@@ -29,6 +29,7 @@ from emoscope.datasets.affectnet import AffectSet, load_affectnet
 from emoscope.models import create_model
 from emoscope.tasks.affect.va import va_report
 from emoscope.tasks.expression.augment import augment_batch
+from emoscope.tasks.expression.train import resolve_device
 
 VA_HEADS = {"va": ("valence", "arousal")}
 
@@ -126,8 +127,7 @@ def train_va(cfg: VATrainConfig) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    device = torch.device("cuda" if cfg.device == "auto" and torch.cuda.is_available() else
-                          ("cpu" if cfg.device == "auto" else cfg.device))  # fmt: skip
+    device = resolve_device(cfg.device)
     torch.manual_seed(cfg.seed)
     train, val = load_va_data(cfg)
     model = build_va_model(cfg.model, cfg.widths)

@@ -143,8 +143,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    device = torch.device("cuda" if cfg.device == "auto" and torch.cuda.is_available() else
-                          ("cpu" if cfg.device == "auto" else cfg.device))  # fmt: skip
+    device = resolve_device(cfg.device)
     use_bf16 = cfg.amp == "bf16" or (
         cfg.amp == "auto" and (device.type == "cuda" or torch.backends.mkldnn.is_available() and _cpu_has_bf16())
     )
@@ -251,6 +250,13 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict[str, Any]:
         if cfg.extra.get("stop_after") and epoch + 1 >= cfg.extra["stop_after"]:
             break  # simulated interruption (tests of resume)
     return best
+
+
+def resolve_device(name: str) -> torch.device:
+    """``"auto"`` -> CUDA when available, else the CPU; any other name (``cpu``, ``cuda:1``) as given."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
 
 
 def _cpu_has_bf16() -> bool:
