@@ -260,7 +260,13 @@ def _run_models(a: argparse.Namespace) -> int:
             print(f"{name:22s} {desc}")
     except ImportError:
         print("(PyTorch is not installed: the training architectures are not listed)")
-    print(f"shipped expression model: {DEFAULT_MODEL}")
+    import json
+
+    from emoscope.tasks.micro.predictor import DEFAULT_MICRO_MODEL
+
+    for what, path in (("expression", DEFAULT_MODEL), ("micro-expression", DEFAULT_MICRO_MODEL)):
+        meta = json.loads(path.with_suffix(".json").read_text()) if path.with_suffix(".json").is_file() else {}
+        print(f"shipped {what} model: {path} ({meta.get('model_name', 'unknown architecture')})")
     return 0
 
 

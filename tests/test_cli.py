@@ -107,3 +107,10 @@ def test_evaluate_bad_dataset_path_is_a_clear_error(tiny_model, tmp_path, capsys
                "--model", str(tiny_model)])  # fmt: skip
     assert rc == 2
     assert "nope" in capsys.readouterr().err
+
+
+def test_models_lists_architectures_and_both_shipped_models(capsys):
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "micro_attn_plain" in out and "expr_resnet_cbam" in out
+    assert "shipped expression model:" in out and "shipped micro-expression model:" in out
