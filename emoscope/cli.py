@@ -34,6 +34,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--limit", type=int, default=0, help="train on a random subset of N images (smoke runs)")
     e.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    e.add_argument("--init", help="start from the weights of a best.pt (same --model) with a new schedule")
+    e.add_argument("--warmup", type=float, default=0.15, help="fraction of the schedule raising the learning rate")
     from emoscope.tasks.micro.cli import add_train_micro
 
     add_train_micro(tsub)
@@ -56,7 +58,7 @@ def _run_train(a: argparse.Namespace) -> int:
         ferplus=a.ferplus_data if a.labels == "both" else (a.data if a.labels == "ferplus" else None),
         epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, weight_decay=a.weight_decay,
         label_smoothing=a.label_smoothing, balance=a.balance, ema=a.ema, amp=a.amp, device=a.device,
-        threads=a.threads, seed=a.seed, limit=a.limit,
+        threads=a.threads, seed=a.seed, limit=a.limit, init=a.init, warmup=a.warmup,
     )  # fmt: skip
     best = train(cfg, resume=a.resume)
     print(f"best epoch {best.get('epoch')}: val_score={best.get('val_score', float('nan')):.4f}; weights in {a.out}/best.pt")

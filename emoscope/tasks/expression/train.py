@@ -52,6 +52,8 @@ class TrainConfig:
     threads: int = 0  # torch CPU threads (0 = torch default)
     seed: int = 0
     limit: int = 0  # use only the first N training images (smoke tests)
+    init: str | None = None  # warm start: weights of a best.pt (new optimizer and schedule; a "second cycle")
+    warmup: float = 0.15  # fraction of the one-cycle schedule spent raising the learning rate
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -154,7 +156,10 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict[str, Any]:
         heads = {"fer2013": heads["fer2013"]}
     elif cfg.labels == "ferplus":
         heads = {"ferplus": heads["ferplus"]}
-    model = create_model(cfg.model, heads=heads).to(device).to(memory_format=torch.channels_last)
+    model = create_model(cfg.model, heads=heads)
+    if cfg.init:
+        _load_init(model, cfg.init, cfg.model)
+    model = model.to(device).to(memory_format=torch.channels_last)
     decay, no_decay = [], []
     for p in model.parameters():
         (no_decay if p.ndim <= 1 else decay).append(p)
@@ -164,7 +169,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict[str, Any]:
     )  # fmt: skip
     n = len(arrays["images"])
     steps = math.ceil(n / cfg.batch_size)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps, pct_start=0.15)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps,
+                                                pct_start=cfg.warmup)
     ema = None
     if cfg.ema > 0:
         ema = torch.optim.swa_utils.AveragedModel(
@@ -250,6 +256,24 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict[str, Any]:
         if cfg.extra.get("stop_after") and epoch + 1 >= cfg.extra["stop_after"]:
             break  # simulated interruption (tests of resume)
     return best
+
+
+def _load_init(model: torch.nn.Module, path: str, name: str) -> None:
+    """Start from the weights of a ``best.pt`` of the same architecture (the EMA weights it holds)."""
+    p = Path(path)
+    if not p.is_file():
+        raise DatasetError(f"{p}: --init checkpoint not found")
+    try:
+        ck = torch.load(p, map_location="cpu", weights_only=False)
+        state = {k.removeprefix("module."): v for k, v in ck["state_dict"].items() if k != "n_averaged"}
+    except Exception as e:  # noqa: BLE001 - any unreadable file gets the same clear message
+        raise DatasetError(f"{p}: not a checkpoint written by 'emoscope train expression' ({e})") from e
+    if ck.get("model_name") != name:
+        raise DatasetError(f"{p}: holds a {ck.get('model_name')!r} network, not {name!r}")
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise DatasetError(f"{p}: weights do not fit (missing {missing[:3]}, unexpected {unexpected[:3]})")
+    print(f"initialised from {p} (epoch {ck.get('epoch')}, val {ck.get('val', {}).get('val_score')})")
 
 
 def resolve_device(name: str) -> torch.device:

@@ -109,3 +109,30 @@ def test_int8_export_with_flip_tta_keeps_the_predictions(data, trained, tmp_path
     assert (a.argmax(1) == b.argmax(1)).mean() >= 0.9
     # flip TTA: a face and its mirror image get the same answer
     assert np.allclose(rec.logits(test.images[:4]), rec.logits(test.images[:4, :, ::-1]), atol=1e-4)
+
+
+def test_init_starts_a_new_schedule_from_a_checkpoint(data, trained, tmp_path):
+    fer, _ = data
+    out, best = trained
+    second = train(_cfg(tmp_path / "c2", fer, epochs=2, lr=0.01, init=str(out / "best.pt")))
+    rows = [json.loads(line) for line in (tmp_path / "c2" / "log.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2]
+    # a warm start keeps what the first run learned: already at its level after one short epoch
+    assert rows[0]["val_fer2013_acc"] >= best["val_fer2013_acc"] - 0.2
+    assert second["val_fer2013_acc"] > 0.5
+    assert json.loads((tmp_path / "c2" / "config.json").read_text())["init"] == str(out / "best.pt")
+
+
+def test_init_refuses_a_missing_or_foreign_checkpoint(data, trained, tmp_path):
+    from emoscope.errors import DatasetError
+
+    fer, _ = data
+    out, _ = trained
+    with pytest.raises(DatasetError, match="not found"):
+        train(_cfg(tmp_path / "a", fer, init=str(tmp_path / "nope.pt")))
+    with pytest.raises(DatasetError, match="expr_resnet_plain"):
+        train(_cfg(tmp_path / "b", fer, model="expr_resnet_cbam", init=str(out / "best.pt")))
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a checkpoint")
+    with pytest.raises(DatasetError, match="junk.pt"):
+        train(_cfg(tmp_path / "c", fer, init=str(junk)))
