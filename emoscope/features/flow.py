@@ -17,7 +17,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from emoscope.faces.detect import to_grey_uint8
+from emoscope.input.images import to_grey_uint8
 
 
 def _tvl1(prev: np.ndarray, nxt: np.ndarray, **params) -> np.ndarray:

@@ -20,8 +20,9 @@ import numpy as np
 
 from emoscope.errors import EmoscopeError
 from emoscope.faces.align import MEGC2019_TEMPLATE, FaceTemplate, align_face, alignment_matrix
-from emoscope.faces.detect import Detection, FaceDetector, create_detector, to_grey_uint8
+from emoscope.faces.detect import Detection, FaceDetector, create_detector
 from emoscope.features.flow import flow_to_input, optical_flow, optical_strain
+from emoscope.input.images import to_grey_uint8
 
 #: Side (px) of the aligned face crops the flow is computed on.
 CROP_SIZE = 128

@@ -7,6 +7,9 @@ Every image enters emoscope through :func:`read_image` / :func:`read_image_bytes
 * apply the EXIF orientation;
 * convert any colour mode (grey, grey+alpha, palette, RGBA, CMYK, 16-bit, float) to 8-bit BGR or grey.
 
+:func:`to_grey_uint8` is the one converter of in-memory arrays (any channel count and dtype) to 8-bit grey, used by
+the face, feature and preprocessing stages.
+
 Errors are :class:`emoscope.errors.InputError` and name the file and the problem.
 """
 
@@ -18,6 +21,7 @@ import os
 import warnings
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -107,3 +111,27 @@ def _to_uint8(img: Image.Image) -> np.ndarray:
         img = img.convert("RGB")
     rgb = np.asarray(img, dtype=np.uint8)
     return rgb[:, :, ::-1]
+
+
+def to_grey_uint8(image: np.ndarray) -> np.ndarray:
+    """Grey ``(H, W)``, ``(H, W, 1)``, BGR ``(H, W, 3)`` or BGRA ``(H, W, 4)`` of uint8 / uint16 / float in [0, 1]
+    -> contiguous uint8 grey ``(H, W)``."""
+    a = np.asarray(image)
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[:, :, 0]
+    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (3, 4)):
+        raise ValueError(f"image must be (H, W) grey or (H, W, 3|4) BGR(A), got shape {a.shape}")
+    if a.dtype == np.uint16:
+        a = (a // 257).astype(np.uint8)
+    elif a.dtype == bool:
+        a = a.astype(np.uint8) * 255
+    elif a.dtype != np.uint8:
+        f = np.nan_to_num(a.astype(np.float32))
+        if f.size and float(f.max()) <= 1.0:
+            f = f * 255.0
+        a = np.clip(np.rint(f), 0, 255).astype(np.uint8)
+    if a.ndim == 3:
+        if a.size == 0:
+            return np.zeros(a.shape[:2], np.uint8)
+        a = cv2.cvtColor(a, cv2.COLOR_BGRA2GRAY if a.shape[2] == 4 else cv2.COLOR_BGR2GRAY)
+    return np.ascontiguousarray(a)

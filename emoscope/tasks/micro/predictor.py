@@ -141,7 +141,7 @@ def aligned_crops(
     first frame's face alignment (:func:`~emoscope.features.micro.align_clip`)."""
     import cv2
 
-    from emoscope.faces.detect import to_grey_uint8
+    from emoscope.input.images import to_grey_uint8
 
     if aligned:
         return np.stack([cv2.resize(to_grey_uint8(f), (CROP_SIZE, CROP_SIZE), interpolation=cv2.INTER_AREA)
