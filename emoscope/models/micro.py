@@ -127,3 +127,56 @@ class MicroAttnNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(self.dropout(self.features(x).flatten(1)))
+
+
+@dataclass(frozen=True)
+class MicroTransformerConfig:
+    """Architecture of :class:`MicroTransformerNet`.
+
+    width: channels of the 3x3 convolution on the 28x28 flow; patch: side of the square patches that become
+    tokens (28 / 4 = a 7x7 grid of 49 facial regions); dim: token size; depth: self-attention layers; heads:
+    attention heads per layer; mlp: hidden size of each layer's feed-forward block.
+    """
+
+    width: int = 16
+    patch: int = 4
+    dim: int = 32
+    depth: int = 2
+    heads: int = 4
+    mlp: int = 64
+    dropout: float = 0.1
+    head_dropout: float = 0.5
+    input_size: int = 28
+    classes: tuple[str, ...] = MICRO_CLASSES
+
+
+class MicroTransformerNet(nn.Module):
+    """Self-attention between facial regions. Input ``(N, 3, 28, 28)`` flow in ``[0, 1]``; output ``(N, K)``.
+
+    3x3 convolution, batch norm, ReLU (28x28) -> ``patch`` x ``patch`` patch embedding (a 7x7 grid of region tokens)
+    + learned position embedding -> ``depth`` pre-norm transformer layers (every region attends to every other:
+    a brow movement can be read together with the mouth) -> layer norm -> mean over regions -> dropout -> linear.
+    """
+
+    def __init__(self, config: MicroTransformerConfig):
+        super().__init__()
+        self.config = config
+        side = config.input_size // config.patch
+        self.stem = nn.Sequential(
+            nn.Conv2d(3, config.width, 3, padding=1, bias=False), nn.BatchNorm2d(config.width), nn.ReLU(inplace=True)
+        )
+        self.embed = nn.Conv2d(config.width, config.dim, config.patch, stride=config.patch)
+        self.pos = nn.Parameter(torch.zeros(1, side * side, config.dim))
+        nn.init.trunc_normal_(self.pos, std=0.02)
+        layer = nn.TransformerEncoderLayer(
+            config.dim, config.heads, config.mlp, config.dropout, batch_first=True, norm_first=True
+        )
+        self.encoder = nn.TransformerEncoder(layer, config.depth, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(config.dim)
+        self.dropout = nn.Dropout(config.head_dropout)
+        self.fc = nn.Linear(config.dim, len(config.classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        t = self.embed(self.stem((x - 0.5) * 2.0)).flatten(2).transpose(1, 2) + self.pos  # (N, regions, dim)
+        t = self.norm(self.encoder(t))
+        return self.fc(self.dropout(t.mean(1)))

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from emoscope.models.expression import ExpressionNet, ExpressionNetConfig
-from emoscope.models.micro import MicroAttnNet, MicroAttnNetConfig, STSTNet, STSTNetConfig
+from emoscope.models.micro import (
+    MicroAttnNet,
+    MicroAttnNetConfig,
+    MicroTransformerConfig,
+    MicroTransformerNet,
+    STSTNet,
+    STSTNetConfig,
+)
 from emoscope.models.registry import register_model
 
 register_model(
@@ -55,4 +62,10 @@ register_model(
     MicroAttnNet,
     MicroAttnNetConfig(attention="coord"),
     "micro-expressions: micro_attn with coordinate attention instead of CBAM",
+)
+register_model(
+    "micro_transformer",
+    MicroTransformerNet,
+    MicroTransformerConfig(),
+    "micro-expressions: self-attention between 49 facial-region tokens of the 28 px flow (small transformer)",
 )

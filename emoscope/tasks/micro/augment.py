@@ -38,10 +38,32 @@ def shift_flow(x: torch.Tensor, dx: torch.Tensor, dy: torch.Tensor) -> torch.Ten
     return padded[ni, ci, rows.view(n, 1, h, 1), cols.view(n, 1, 1, w)]
 
 
+def warp_flow(x: torch.Tensor, angle: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """Rotate (degrees, counter-clockwise) and scale each flow image about its centre, repeating the border.
+
+    Only the image is moved, the vectors are not turned: the channels are min-max normalised separately, so ``u``
+    and ``v`` cannot be mixed back into rotated vectors; for the small angles used (a few degrees) the error is
+    small. x: ``(N, C, H, W)``; angle, scale: ``(N,)``.
+    """
+    a = torch.deg2rad(angle.float())
+    cos, sin = torch.cos(a) / scale, torch.sin(a) / scale
+    zero = torch.zeros_like(cos)
+    theta = torch.stack([torch.stack([cos, -sin, zero], 1), torch.stack([sin, cos, zero], 1)], 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
 def augment_flow(
-    x: torch.Tensor, gen: torch.Generator, *, flip: bool = True, max_shift: int = 0
+    x: torch.Tensor,
+    gen: torch.Generator,
+    *,
+    flip: bool = True,
+    max_shift: int = 0,
+    rotate: float = 0.0,
+    scale: float = 0.0,
 ) -> torch.Tensor:
-    """Random mirror (probability 1/2, see :func:`flip_flow`) and random shift of up to ``max_shift`` pixels.
+    """Random mirror (probability 1/2, see :func:`flip_flow`), rotation by up to ``rotate`` degrees and scaling by
+    up to ``scale`` (a fraction, see :func:`warp_flow`), and random shift of up to ``max_shift`` pixels.
 
     x: ``(N, 3, H, W)`` flow in ``[0, 1]``. All randomness comes from ``gen`` (seeded runs are reproducible).
     """
@@ -50,6 +72,9 @@ def augment_flow(
     if flip:
         mask = (torch.rand(n, generator=gen) < 0.5).view(n, 1, 1, 1)
         y = torch.where(mask, flip_flow(y), y)
+    if rotate > 0 or scale > 0:
+        r = torch.rand(2, n, generator=gen) * 2.0 - 1.0
+        y = warp_flow(y, r[0] * rotate, 1.0 + r[1] * scale)
     if max_shift > 0:
         d = torch.randint(-max_shift, max_shift + 1, (2, n), generator=gen)
         y = shift_flow(y, d[0], d[1])

@@ -42,7 +42,9 @@ class MicroRecipe:
     ``warmup_epochs``, then cosine decay to 0 at the last step) or ``constant``.
     batch_size: samples per step (0 = the whole training fold in one batch).
     balance: class weights of the loss: ``inverse`` (inverse class frequency), ``sqrt`` or ``none``.
-    flip: mirror half of the samples (negating u); max_shift: random translation, in pixels of the 28 px flow.
+    flip: mirror half of the samples (negating u); max_shift: random translation, in pixels of the 28 px flow;
+    rotate / scale: random rotation (degrees) and scaling (fraction) of the flow images.
+    mixup: Beta(mixup, mixup) mixing of pairs of samples and their labels (0 = off).
     shuffle: reshuffle the training samples every epoch (else keep the dataset order).
     """
 
@@ -57,6 +59,9 @@ class MicroRecipe:
     label_smoothing: float = 0.1
     flip: bool = True
     max_shift: int = 2
+    rotate: float = 0.0
+    scale: float = 0.0
+    mixup: float = 0.0
     shuffle: bool = True
 
 
@@ -139,6 +144,7 @@ def train_model(
     """
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
+    mix_rng = np.random.default_rng(seed)
     net = create_model(model)
     n_classes = len(net.config.classes)
     x_all = torch.from_numpy(np.ascontiguousarray(flow, dtype=np.float32))
@@ -164,11 +170,20 @@ def train_model(
         order = torch.randperm(n, generator=gen) if recipe.shuffle else torch.arange(n)
         for s in range(0, n, bs):
             idx = order[s : s + bs]
-            x = augment_flow(x_all[idx], gen, flip=recipe.flip, max_shift=recipe.max_shift)
+            x = augment_flow(x_all[idx], gen, flip=recipe.flip, max_shift=recipe.max_shift,
+                             rotate=recipe.rotate, scale=recipe.scale)  # fmt: skip
             for g in opt.param_groups:
                 g["lr"] = recipe.lr * _lr_factor(recipe, step, total, per_epoch)
             opt.zero_grad(set_to_none=True)
-            loss_fn(net(x), y_all[idx]).backward()
+            y = y_all[idx]
+            if recipe.mixup > 0:
+                lam = float(mix_rng.beta(recipe.mixup, recipe.mixup))
+                other = torch.randperm(len(idx), generator=gen)
+                out = net(lam * x + (1.0 - lam) * x[other])
+                loss = lam * loss_fn(out, y) + (1.0 - lam) * loss_fn(out, y[other])
+            else:
+                loss = loss_fn(net(x), y)
+            loss.backward()
             opt.step()
             step += 1
     return net.eval()

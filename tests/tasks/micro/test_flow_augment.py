@@ -46,3 +46,29 @@ def test_augment_is_reproducible_and_only_mirrors_or_shifts():
     for i in range(len(x)):
         assert torch.equal(flips[i], x[i]) or torch.allclose(flips[i], flip_flow(x[i : i + 1])[0])
     assert torch.equal(augment_flow(x, torch.Generator(), flip=False, max_shift=0), x)
+
+
+def test_warp_identity_rotation_and_scale():
+    from emoscope.tasks.micro.augment import warp_flow
+
+    x = _flow(2)
+    same = warp_flow(x, torch.zeros(2), torch.ones(2))
+    assert torch.allclose(same, x, atol=1e-5)
+    # a bright spot right of the centre turns a quarter to below (positive angle = counter-clockwise on screen
+    # means the spot moves up; we only check it moved to the vertical axis, and scale 2 pushes it twice as far)
+    spot = torch.zeros(1, 1, 29, 29)
+    spot[0, 0, 14, 20] = 1.0
+    turned = warp_flow(spot, torch.tensor([90.0]), torch.ones(1))
+    r, c = divmod(int(turned[0, 0].argmax()), 29)
+    assert c == 14 and abs(r - 14) == 6
+    bigger = warp_flow(torch.nn.functional.pad(spot, (0, 0, 0, 0)), torch.zeros(1), torch.tensor([1.5]))
+    r, c = divmod(int(bigger[0, 0].argmax()), 29)
+    assert r == 14 and c == 23  # 6 px from the centre -> 9 px
+
+
+def test_augment_with_warp_is_seeded():
+    x = _flow()
+    a = augment_flow(x, torch.Generator().manual_seed(3), rotate=8.0, scale=0.1, max_shift=2)
+    b = augment_flow(x, torch.Generator().manual_seed(3), rotate=8.0, scale=0.1, max_shift=2)
+    assert torch.equal(a, b) and not torch.allclose(a, x)
+    assert a.shape == x.shape and float(a.min()) >= 0.0 and float(a.max()) <= 1.0

@@ -151,9 +151,11 @@ def test_parallel_folds_give_the_same_numbers(data: MicroSet) -> None:
     assert np.array_equal(one.probs, two.probs)
 
 
-@pytest.mark.parametrize("model", ["micro_ststnet", "micro_attn", "micro_attn_plain"])
+@pytest.mark.parametrize("model", ["micro_ststnet", "micro_attn", "micro_attn_plain", "micro_transformer", "mixup"])
 def test_models_learn_the_generated_classes(data: MicroSet, model: str) -> None:
     recipe = MicroRecipe(epochs=25, batch_size=16, lr=5e-3)
+    if model == "mixup":  # the plain network under mixup and warping still learns
+        model, recipe = "micro_attn_plain", MicroRecipe(epochs=25, batch_size=16, lr=5e-3, mixup=0.2, rotate=8, scale=0.08)
     if model == "micro_ststnet":
         recipe = MicroRecipe(epochs=25, batch_size=16, lr=2e-3)
     res = run_loso(data, model, recipe, seed=0, limit_folds=3)
