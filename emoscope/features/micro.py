@@ -71,7 +71,7 @@ def align_clip(
     if len(shapes) > 1:
         raise ValueError(f"the frames of a clip must have one size, got {sorted(shapes)}")
     det = detector if detector is not None else create_detector()
-    found = det.detect(greys[reference])
+    found = det.detect(np.asarray(frames[reference]))  # as given: a colour-reading detector finds more in colour
     if not found:
         where = names[reference] if names is not None else f"frame {reference}"
         raise NoFaceError(f"{where}: no face found in the reference (onset) frame")

@@ -270,7 +270,8 @@ class VideoAnalyzer:
         seen: list[tuple[Track, np.ndarray, np.ndarray, bool]] = []  # track, landmarks, 48x48 crop, detected
         to_refit = list(tracker.tracks)
         if detect:
-            dets = self.analyzer.detector.detect(grey)
+            # the colour frame: a detector that reads colour (retinaface) finds more faces in it; dlib greys it
+            dets = self.analyzer.detector.detect(frame.image)
             det_crops = [align_face(grey, d.landmarks) for d in dets]
 
             def gate(tr: Track, j: int) -> bool:
