@@ -24,7 +24,7 @@ def add_train_micro(tsub: argparse._SubParsersAction) -> None:
         default="micro_attn_plain",
         help="registered micro_* model (default: the shipped architecture)",
     )
-    m.add_argument("--recipe", choices=["default", "ststnet_code"], default="default")
+    m.add_argument("--recipe", choices=["default", "augmented", "ststnet_code"], default="default")
     m.add_argument("--seed", type=int, default=0)
     m.add_argument(
         "--seeds", help="comma-separated seeds: one network each, shipped as one averaging ensemble"
@@ -194,8 +194,9 @@ def add_evaluate_micro(tsub: argparse._SubParsersAction) -> None:
         default="micro_attn_plain",
         help="registered micro_* model (default: the shipped architecture)",
     )
-    m.add_argument("--recipe", choices=["default", "ststnet_code"], default="default",
-                   help="fixed training recipe of every fold (ststnet_code: the STSTNet authors' training)")  # fmt: skip
+    m.add_argument("--recipe", choices=["default", "augmented", "ststnet_code"], default="default",
+                   help="fixed training recipe of every fold (augmented: + rotation/scale warping and mixup; "
+                        "ststnet_code: the STSTNet authors' training)")  # fmt: skip
     m.add_argument("--seed", type=int, default=0)
     m.add_argument(
         "--seeds", help="comma-separated seeds, e.g. 0,1,2: one full run each, mean and spread reported"

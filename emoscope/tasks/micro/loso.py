@@ -66,10 +66,12 @@ class MicroRecipe:
 
 
 #: Named recipes. ``default``: ours, for every model (the ablation compares models under one recipe).
+#: ``augmented``: ``default`` + random rotation (±8°) and scaling (±8 %) of the flow images and mixup (Beta 0.2).
 #: ``ststnet_code``: the STSTNet authors' PyTorch training (Adam 5e-5, batch 256 in dataset order, plain
 #: cross-entropy, no augmentation, 500 epochs, last epoch kept).
 RECIPES: dict[str, MicroRecipe] = {
     "default": MicroRecipe(),
+    "augmented": MicroRecipe(rotate=8.0, scale=0.08, mixup=0.2),
     "ststnet_code": MicroRecipe(
         epochs=500, batch_size=256, optimizer="adam", lr=5e-5, weight_decay=0.0, schedule="constant",
         warmup_epochs=0, balance="none", label_smoothing=0.0, flip=False, max_shift=0, shuffle=False,
