@@ -29,7 +29,7 @@ from emoscope.datasets.affectnet import AffectSet, load_affectnet
 from emoscope.models import create_model
 from emoscope.tasks.affect.va import va_report
 from emoscope.tasks.expression.augment import augment_batch
-from emoscope.tasks.expression.train import resolve_device
+from emoscope.tasks.expression.train import network_state, resolve_device
 
 VA_HEADS = {"va": ("valence", "arousal")}
 
@@ -98,8 +98,7 @@ def predict_va(
 
 def _init_from(model: torch.nn.Module, checkpoint: str | Path) -> None:
     ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    state = {k.removeprefix("module."): v for k, v in ck["state_dict"].items() if k != "n_averaged"}
-    state = {k: v for k, v in state.items() if not k.startswith("heads.")}
+    state = {k: v for k, v in network_state(ck).items() if not k.startswith("heads.")}
     missing, unexpected = model.load_state_dict(state, strict=False)
     if unexpected or any(not k.startswith("heads.") for k in missing):
         raise ValueError(f"{checkpoint}: trunk does not match (missing {missing}, unexpected {unexpected})")

@@ -265,7 +265,7 @@ def _load_init(model: torch.nn.Module, path: str, name: str) -> None:
         raise DatasetError(f"{p}: --init checkpoint not found")
     try:
         ck = torch.load(p, map_location="cpu", weights_only=False)
-        state = {k.removeprefix("module."): v for k, v in ck["state_dict"].items() if k != "n_averaged"}
+        state = network_state(ck)
     except Exception as e:  # noqa: BLE001 - any unreadable file gets the same clear message
         raise DatasetError(f"{p}: not a checkpoint written by 'emoscope train expression' ({e})") from e
     if ck.get("model_name") != name:
@@ -291,10 +291,14 @@ def _cpu_has_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def network_state(ck: dict[str, Any]) -> dict[str, Any]:
+    """The network weights of a ``best.pt`` (its EMA wrapper's ``module.`` prefix and counter removed)."""
+    return {k.removeprefix("module."): v for k, v in ck["state_dict"].items() if k != "n_averaged"}
+
+
 def load_checkpoint(path: str | Path, device: str = "cpu") -> torch.nn.Module:
     """Rebuild the model saved in a ``best.pt`` checkpoint (eval mode)."""
     ck = torch.load(path, map_location=device, weights_only=False)
     model = create_model(ck["model_name"], heads={k: tuple(v) for k, v in ck["heads"].items()})
-    state = {k.removeprefix("module."): v for k, v in ck["state_dict"].items() if k != "n_averaged"}
-    model.load_state_dict(state)
+    model.load_state_dict(network_state(ck))
     return model.eval()
