@@ -116,7 +116,8 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="export a trained checkpoint to ONNX and calibrate it (needs PyTorch)")
     tsub = p.add_subparsers(dest="task", required=True)
     e = tsub.add_parser("expression")
-    e.add_argument("checkpoint", help="best.pt written by 'emoscope train expression'")
+    e.add_argument("checkpoint", nargs="+",
+                   help="best.pt written by 'emoscope train expression'; several: one ensemble graph (mean logits)")
     e.add_argument("--out", required=True, help="output .onnx path (metadata goes beside it as .json)")
     e.add_argument("--fer2013-data", help="FER2013 folder or csv: calibrate the fer2013 head on PublicTest")
     e.add_argument("--ferplus-data", help="FER+ root: calibrate the ferplus head on FER2013Valid")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,31 @@ class _TupleOutputs(torch.nn.Module):
         return tuple(out[h] for h in self.heads)
 
 
+class ExpressionEnsemble(torch.nn.Module):
+    """Several expression networks with the same heads as one network: each head's logits are the members' mean.
+
+    Same input and output as an ExpressionNet (``(N, 1, 48, 48)`` pixels -> ``{head: (N, K) logits}``), so it
+    exports, quantises and serves as one ONNX graph; it costs the members' summed compute.
+    """
+
+    def __init__(self, members: Sequence[torch.nn.Module]):
+        super().__init__()
+        if not members:
+            raise ValueError("an ensemble needs at least one network")
+        heads = [dict(m.config.heads) for m in members]
+        if any(h != heads[0] for h in heads[1:]):
+            raise ValueError(f"ensemble members must have the same heads and classes, got {heads}")
+        sizes = {m.config.input_size for m in members}
+        if len(sizes) != 1:
+            raise ValueError(f"ensemble members must have the same input size, got {sorted(sizes)}")
+        self.members = torch.nn.ModuleList(members)
+        self.config = members[0].config
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        outs = [m(x) for m in self.members]
+        return {h: torch.stack([o[h] for o in outs]).mean(0) for h in self.config.heads}
+
+
 def export_onnx(model: torch.nn.Module, path: str | Path, opset: int = 17) -> Path:
     """Write ``model`` (an ExpressionNet) to ONNX: input ``pixels`` ``(N, 1, 48, 48)``, one output per head."""
     heads = list(model.config.heads)
@@ -43,7 +69,7 @@ def export_onnx(model: torch.nn.Module, path: str | Path, opset: int = 17) -> Pa
 
 
 def export_and_calibrate(
-    checkpoint: str | Path,
+    checkpoint: str | Path | Sequence[str | Path],
     out: str | Path,
     fer2013: str | None = None,
     ferplus: str | None = None,
@@ -55,14 +81,19 @@ def export_and_calibrate(
     validation split (FER2013 PublicTest, FER+ Valid) *through the deployed inference path* (ONNX Runtime,
     int8 if requested, flip test-time augmentation if requested), validation figures, provenance.
 
+    checkpoint: one ``best.pt``, or several: they are exported as one :class:`ExpressionEnsemble` graph (mean
+    logits), calibrated and scored as one model.
     int8: quantise with :func:`quantize_int8`, its activation ranges fixed on 512 FER2013 *training* images.
     With ``ferplus`` data the compound-expression rule is fitted on FER+ Valid too (metadata key ``compound``, see
     :func:`emoscope.tasks.affect.compound.fit_compound_entry`). Returns the metadata.
     """
     from emoscope.tasks.expression.predictor import ExpressionRecognizer
 
-    ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    model = load_checkpoint(checkpoint)
+    paths = [checkpoint] if isinstance(checkpoint, str | Path) else list(checkpoint)
+    cks = [torch.load(c, map_location="cpu", weights_only=False) for c in paths]
+    nets = [load_checkpoint(c) for c in paths]
+    model = nets[0] if len(nets) == 1 else ExpressionEnsemble(nets).eval()
+    ck = cks[0]
     out = Path(out)
     fp32 = out.with_name(out.stem + ".fp32.onnx") if int8 else out
     export_onnx(model, fp32)
@@ -80,6 +111,12 @@ def export_and_calibrate(
         "trained_epoch": ck["epoch"],
         "train_config": ck["config"],
     }
+    if len(cks) > 1:
+        meta["model_name"] = "ensemble(" + ", ".join(c["model_name"] for c in cks) + ")"
+        meta["members"] = [{"checkpoint": str(p), "model_name": c["model_name"], "trained_epoch": c["epoch"],
+                            "train_config": c["config"]} for p, c in zip(paths, cks, strict=True)]  # fmt: skip
+        for k in ("trained_epoch", "train_config"):
+            meta.pop(k)
     _write_meta(meta, fp32)
     if int8:
         if not fer2013:

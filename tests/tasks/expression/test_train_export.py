@@ -136,3 +136,28 @@ def test_init_refuses_a_missing_or_foreign_checkpoint(data, trained, tmp_path):
     junk.write_bytes(b"not a checkpoint")
     with pytest.raises(DatasetError, match="junk.pt"):
         train(_cfg(tmp_path / "c", fer, init=str(junk)))
+
+
+def test_several_checkpoints_export_as_one_ensemble_graph(data, trained, tmp_path):
+    fer, fp = data
+    out, _ = trained
+    other = tmp_path / "other"
+    train(_cfg(other, fer, epochs=2, seed=1))
+    onnx = tmp_path / "ens.onnx"
+    meta = export_and_calibrate([out / "best.pt", other / "best.pt"], onnx, fer2013=str(fer))
+    assert meta["model_name"] == "ensemble(expr_resnet_plain, expr_resnet_plain)"
+    assert [m["checkpoint"] for m in meta["members"]] == [str(out / "best.pt"), str(other / "best.pt")]
+    assert meta["heads"]["fer2013"]["temperature"] > 0
+    test = load_fer2013(fer, "test")
+    x = torch.from_numpy(test.images).float()[:, None]
+    with torch.no_grad():
+        a, b = (load_checkpoint(p / "best.pt")(x)["fer2013"].numpy() for p in (out, other))
+    assert np.abs(a - b).max() > 1e-2  # two different networks ...
+    got = ExpressionRecognizer(onnx, calibrated=False).logits(test.images)
+    assert np.abs(got - (a + b) / 2).max() < 1e-3  # ... whose mean logits the one graph computes
+    # members must answer the same question
+    soft = tmp_path / "soft"
+    train(_cfg(soft, None, labels="ferplus", ferplus=str(fp), fer2013=None, epochs=1))
+    with pytest.raises(ValueError, match="same heads"):
+        export_and_calibrate([out / "best.pt", soft / "best.pt"], tmp_path / "bad.onnx")
+    assert not (tmp_path / "bad.onnx").exists()
