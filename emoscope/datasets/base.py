@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from emoscope.errors import DatasetError, InputError
-from emoscope.faces.preprocess import FACE_SIZE
+from emoscope.faces.preprocess import FACE_SIZE, prepare_face
 from emoscope.input.images import read_image
 
 # split name -> canonical split, shared by FER2013 and FER+ (same images, same partition)
@@ -72,23 +72,33 @@ class FaceSet:
 
 
 def load_grey_face(path: str, size: int = FACE_SIZE) -> np.ndarray:
-    """Read one face image file as ``(size, size)`` uint8 grey. Raises InputError naming the file."""
+    """Read one face image file as ``(size, size)`` uint8 grey, exactly as inference would see the same file.
+
+    The file is decoded by the input stage's reader (:func:`emoscope.input.images.read_image`: EXIF orientation,
+    alpha composited on white, 16-bit and palette images, BGR -> grey) and sized by the shared preprocessing
+    (:func:`emoscope.faces.preprocess.prepare_face`), rounded to the nearest grey level. An 8-bit grey file
+    without EXIF data (every FER2013 / FER+ image) takes a fast OpenCV path that gives the same pixels.
+    Raises InputError naming the file.
+    """
     try:
         data = Path(path).read_bytes()
     except OSError:
         data = b""
-    # fast path: OpenCV. It decodes a truncated JPEG without an error (the missing part comes out grey), so a
-    # JPEG without its end marker, like anything OpenCV cannot decode, goes to the robust reader, which says
-    # precisely what is wrong.
+    # fast path: OpenCV, only where it decodes exactly what read_image does. It decodes a truncated JPEG without
+    # an error (the missing part comes out grey), so a JPEG without its end marker, like anything OpenCV cannot
+    # decode, goes to the robust reader, which says precisely what is wrong.
     truncated_jpeg = data[:2] == b"\xff\xd8" and data[-2:] != b"\xff\xd9"
-    img = None if truncated_jpeg or not data else cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+    img = None
+    if data and not truncated_jpeg and b"Exif" not in data[:65536]:
+        img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+        if img is not None and (img.ndim != 2 or img.dtype != np.uint8):
+            img = None  # colour, alpha, 16-bit: the reader's conversions
     if img is None:
         img = read_image(path, grey=True)
     if img.size == 0:
         raise InputError(path, "image has no pixels")
     if img.shape != (size, size):
-        shrink = img.shape[0] > size or img.shape[1] > size
-        img = cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+        img = np.clip(np.rint(prepare_face(img, size)), 0, 255).astype(np.uint8)
     return img
 
 

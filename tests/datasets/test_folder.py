@@ -89,9 +89,36 @@ def test_other_sizes_and_colour_become_48_grey(tmp_path: Path, make_face, write_
     write_image(root / "b" / "colour.png", colour)
     fs = load_folder(root)
     assert fs.images.shape == (4, 48, 48)
-    np.testing.assert_array_equal(fs.images[0], cv2.resize(big, (48, 48), interpolation=cv2.INTER_AREA))
-    # the PNG decoder's own colour -> grey conversion may round differently from cvtColor by one level
-    assert np.abs(fs.images[3].astype(int) - cv2.cvtColor(colour, cv2.COLOR_BGR2GRAY)).max() <= 1
+    ref = cv2.resize(big.astype(np.float32), (48, 48), interpolation=cv2.INTER_AREA)
+    np.testing.assert_array_equal(fs.images[0], np.rint(ref).astype(np.uint8))
+    np.testing.assert_array_equal(fs.images[3], cv2.cvtColor(colour, cv2.COLOR_BGR2GRAY))
+
+
+def test_training_faces_are_the_faces_inference_sees(tmp_path: Path, make_face, write_image) -> None:
+    """Training reads every file through the inference path: read_image, then prepare_face (to the grey level)."""
+    from PIL import Image
+
+    from emoscope.faces.preprocess import prepare_face
+    from emoscope.input.images import read_image
+
+    root = tmp_path / "r" / "a"
+    face = make_face(96)
+    write_image(root / "grey.png", face)
+    write_image(root / "grey.jpg", face)
+    write_image(root / "colour.jpg", np.dstack([face, np.roll(face, 5, 0), np.roll(face, 9, 1)]))
+    bgra = np.dstack([face, face, face, np.where(np.arange(96) < 20, 0, 255).astype(np.uint8)[None].repeat(96, 0)])
+    write_image(root / "alpha.png", bgra)
+    write_image(root / "deep.png", face.astype(np.uint16) * 257)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: the picture is stored rotated by 90 degrees
+    Image.fromarray(np.ascontiguousarray(face[:, :60])).save(root / "rotated.jpg", exif=exif.tobytes())
+    fs = load_folder(tmp_path / "r")
+    assert len(fs) == 6
+    for path, got in zip(fs.paths, fs.images, strict=True):
+        want = np.rint(prepare_face(read_image(path))).astype(np.uint8)
+        np.testing.assert_array_equal(got, want, err_msg=path)
+    rotated = read_image(root / "rotated.jpg", grey=True)
+    assert rotated.shape == (60, 96)  # EXIF orientation honoured, as in a photo given to `emoscope predict`
 
 
 def test_wrong_path(tmp_path: Path) -> None:
