@@ -8,6 +8,9 @@ import sys
 
 from emoscope.errors import EmoscopeError
 
+#: the names of emoscope.tasks.micro.loso.RECIPES (kept here so that building the parser does not import torch)
+RECIPE_NAMES = ["default", "augmented", "warp", "mixup", "ststnet_code"]
+
 
 def add_train_micro(tsub: argparse._SubParsersAction) -> None:
     m = tsub.add_parser(
@@ -24,7 +27,12 @@ def add_train_micro(tsub: argparse._SubParsersAction) -> None:
         default="micro_attn_plain",
         help="registered micro_* model (default: the shipped architecture)",
     )
-    m.add_argument("--recipe", choices=["default", "augmented", "ststnet_code"], default="default")
+    m.add_argument("--recipe", choices=RECIPE_NAMES, default="default")
+    m.add_argument("--select-recipe", metavar="NAMES",
+                   help="comma-separated candidate recipes: choose one by subject-wise cross-validation on the whole "
+                        "composite (--inner-folds parts), then train with it")  # fmt: skip
+    m.add_argument("--inner-folds", type=int, default=4, help="subject-wise parts for --select-recipe")
+    m.add_argument("--jobs", type=int, default=1, help="--select-recipe trainings run in parallel processes")
     m.add_argument("--seed", type=int, default=0)
     m.add_argument(
         "--seeds", help="comma-separated seeds: one network each, shipped as one averaging ensemble"
@@ -55,9 +63,23 @@ def run_train_micro(a: argparse.Namespace) -> int:
         summary = json.loads(lines[-1])
     data = load_megc2019(a.data)
     seeds = [int(s) for s in a.seeds.split(",")] if a.seeds else a.seed
+    recipe, selection = a.recipe, None
+    if a.select_recipe and a.recipe != "default":
+        raise EmoscopeError("give --recipe or --select-recipe, not both")
+    if a.select_recipe:
+        from emoscope.tasks.micro.loso import select_recipe
+
+        cands = _recipe_list(a.select_recipe)
+        recipe, scores = select_recipe(data, a.model, cands, a.seed, inner_folds=a.inner_folds, jobs=a.jobs)
+        selection = {"candidates": cands, "inner_folds": a.inner_folds, "seed": a.seed, "scores": scores,
+                     "chosen": recipe, "on": f"all {len(data)} samples, subject-wise {a.inner_folds}-fold"}  # fmt: skip
+        print("recipe selection (" + f"{a.inner_folds} subject-wise folds): "
+              + ", ".join(f"{n} UF1 {d['uf1']:.4f} UAR {d['uar']:.4f}" for n, d in scores.items())
+              + f" -> {recipe}")  # fmt: skip
     meta = train_and_export(
-        data, a.out, a.model, a.recipe, seeds, loso_summary=summary, predictions_csv=a.calibrate_from
-    )
+        data, a.out, a.model, recipe, seeds, loso_summary=summary, predictions_csv=a.calibrate_from,
+        selection=selection,
+    )  # fmt: skip
     loso = meta.get("loso")
     print(f"trained {a.model} on {meta['trained_on']}; wrote {a.out} ({meta['onnx_bytes']} bytes), temperature "
           f"{meta['temperature']}" + (f"; LOSO UF1 {loso['uf1']:.4f} UAR {loso['uar']:.4f}" if loso else ""))  # fmt: skip
@@ -194,9 +216,15 @@ def add_evaluate_micro(tsub: argparse._SubParsersAction) -> None:
         default="micro_attn_plain",
         help="registered micro_* model (default: the shipped architecture)",
     )
-    m.add_argument("--recipe", choices=["default", "augmented", "ststnet_code"], default="default",
-                   help="fixed training recipe of every fold (augmented: + rotation/scale warping and mixup; "
-                        "ststnet_code: the STSTNet authors' training)")  # fmt: skip
+    m.add_argument("--recipe", choices=RECIPE_NAMES, default="default",
+                   help="fixed training recipe of every fold (augmented: + rotation/scale warping and mixup; warp: "
+                        "+ rotation/scale only; mixup: + mixup only; ststnet_code: the STSTNet authors' training)")  # fmt: skip
+    m.add_argument("--select-recipe", metavar="NAMES",
+                   help="comma-separated candidate recipes, e.g. default,warp: nested LOSO, the recipe is chosen "
+                        "inside every fold by subject-wise cross-validation on the other subjects only")  # fmt: skip
+    m.add_argument(
+        "--inner-folds", type=int, default=4, help="subject-wise parts of the inner cross-validation"
+    )
     m.add_argument("--seed", type=int, default=0)
     m.add_argument(
         "--seeds", help="comma-separated seeds, e.g. 0,1,2: one full run each, mean and spread reported"
@@ -229,6 +257,7 @@ def run_evaluate_micro(a: argparse.Namespace) -> int:
         ensemble_runs,
         format_summary,
         run_loso,
+        run_loso_nested,
         summarize_runs,
     )
 
@@ -238,9 +267,16 @@ def run_evaluate_micro(a: argparse.Namespace) -> int:
     except ValueError:
         print(f"emoscope: error: --seeds must be comma-separated integers, got {a.seeds!r}", file=sys.stderr)
         return 2
-    recipe = RECIPES[a.recipe]
-    if a.epochs is not None:
-        recipe = dataclasses.replace(recipe, epochs=a.epochs)
+
+    def with_epochs(r):
+        return r if a.epochs is None else dataclasses.replace(r, epochs=a.epochs)
+
+    recipe = with_epochs(RECIPES[a.recipe])
+    cands = None
+    if a.select_recipe and a.recipe != "default":
+        raise EmoscopeError("give --recipe or --select-recipe, not both")
+    if a.select_recipe:
+        cands = {n: with_epochs(RECIPES[n]) for n in _recipe_list(a.select_recipe)}
     data = load_megc2019(a.data)
     results = []
     for seed in seeds:
@@ -250,8 +286,27 @@ def run_evaluate_micro(a: argparse.Namespace) -> int:
             print(f"seed {seed} fold {fold.index + 1:2d} {fold.subject:14s} n={len(fold.test):2d} acc={acc:.2f} "
                   f"({sec:.1f} s)", file=sys.stderr, flush=True)  # fmt: skip
 
-        res = run_loso(data, a.model, recipe, seed, limit_folds=a.limit_folds, jobs=a.jobs, progress=progress)
-        res.recipe_name = a.recipe + (f" (epochs={a.epochs})" if a.epochs is not None else "")
+        def inner(done, total, seed=seed):
+            if done == total or done % max(1, total // 20) == 0:
+                print(
+                    f"seed {seed} recipe selection: {done}/{total} inner trainings",
+                    file=sys.stderr,
+                    flush=True,
+                )
+
+        epochs = f" (epochs={a.epochs})" if a.epochs is not None else ""
+        if cands is not None:
+            res = run_loso_nested(data, a.model, cands, seed, inner_folds=a.inner_folds,
+                                  limit_folds=a.limit_folds, jobs=a.jobs, progress=progress, inner_progress=inner)  # fmt: skip
+            res.recipe_name += epochs
+            counts = res.selection["chosen_counts"]
+            print(f"seed {seed}: recipe chosen per fold: " + ", ".join(f"{n} {c}" for n, c in counts.items()),
+                  file=sys.stderr)  # fmt: skip
+        else:
+            res = run_loso(
+                data, a.model, recipe, seed, limit_folds=a.limit_folds, jobs=a.jobs, progress=progress
+            )
+            res.recipe_name = a.recipe + epochs
         results.append(res)
     summary = summarize_runs(results)
     print(format_summary(summary, data.classes))
@@ -276,3 +331,14 @@ def run_evaluate_micro(a: argparse.Namespace) -> int:
     if a.json:
         print(json.dumps(summary))
     return 0
+
+
+def _recipe_list(text: str) -> list[str]:
+    """``default,warp`` -> ``["default", "warp"]``; unknown or repeated names are an error."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in RECIPE_NAMES]
+    if unknown:
+        raise EmoscopeError(f"--select-recipe: unknown recipe(s) {unknown}; known: {RECIPE_NAMES}")
+    if len(set(names)) < 2 or len(set(names)) != len(names):
+        raise EmoscopeError(f"--select-recipe needs two or more distinct recipes, got {text!r}")
+    return names

@@ -112,11 +112,14 @@ def train_and_export(
     seed: int | Sequence[int] = 0,
     loso_summary: dict[str, Any] | None = None,
     predictions_csv: str | Path | None = None,
+    selection: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Train ``model`` on every sample of ``data`` with ``recipe`` and ``seed``; write ``out`` (.onnx) and its
     ``.json`` metadata (classes, input description, temperature, LOSO figures when given, provenance).
 
     seed: one seed, or several: then one network per seed, exported as one :class:`SeedEnsemble` graph.
+    selection: how ``recipe`` was chosen (:func:`~emoscope.tasks.micro.loso.select_recipe`), stored as
+    ``recipe_selection``.
     """
     seeds = [seed] if isinstance(seed, int) else [int(s) for s in seed]
     if not seeds:
@@ -149,6 +152,7 @@ def train_and_export(
         "trained_on": f"{data.name}: all {len(data)} samples, {len(data.subject_ids())} subjects",
         "recipe": recipe,
         "recipe_config": dataclasses.asdict(rec),
+        **({"recipe_selection": selection} if selection is not None else {}),
         "seed": seeds[0] if len(seeds) == 1 else seeds,
         "ensemble": len(seeds),
         "command": " ".join(["emoscope", *sys.argv[1:]]) if sys.argv and "emoscope" in sys.argv[0] else None,

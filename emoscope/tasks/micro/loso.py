@@ -66,12 +66,15 @@ class MicroRecipe:
 
 
 #: Named recipes. ``default``: ours, for every model (the ablation compares models under one recipe).
-#: ``augmented``: ``default`` + random rotation (±8°) and scaling (±8 %) of the flow images and mixup (Beta 0.2).
+#: ``augmented``: ``default`` + random rotation (±8°) and scaling (±8 %) of the flow images and mixup (Beta 0.2);
+#: ``warp``: ``default`` + the rotation and scaling only; ``mixup``: ``default`` + mixup only.
 #: ``ststnet_code``: the STSTNet authors' PyTorch training (Adam 5e-5, batch 256 in dataset order, plain
 #: cross-entropy, no augmentation, 500 epochs, last epoch kept).
 RECIPES: dict[str, MicroRecipe] = {
     "default": MicroRecipe(),
     "augmented": MicroRecipe(rotate=8.0, scale=0.08, mixup=0.2),
+    "warp": MicroRecipe(rotate=8.0, scale=0.08),
+    "mixup": MicroRecipe(mixup=0.2),
     "ststnet_code": MicroRecipe(
         epochs=500, batch_size=256, optimizer="adam", lr=5e-5, weight_decay=0.0, schedule="constant",
         warmup_epochs=0, balance="none", label_smoothing=0.0, flip=False, max_shift=0, shuffle=False,
@@ -242,6 +245,7 @@ class LosoResult:
     classes: tuple[str, ...]
     fold_seconds: dict[str, float] = field(default_factory=dict)
     wall_s: float = 0.0
+    selection: dict[str, Any] = field(default_factory=dict)
 
     @property
     def y_pred(self) -> np.ndarray:
@@ -273,6 +277,7 @@ class LosoResult:
             "per_class_recall": _by_class(self.classes, overall["per_class_recall"]),
             "confusion": overall["confusion"],
             "per_dataset": per_dataset,
+            **({"selection": self.selection} if self.selection else {}),
             "wall_s": round(self.wall_s, 2),
             "mean_fold_s": round(float(np.mean(list(self.fold_seconds.values()))), 3)
             if self.fold_seconds
@@ -341,32 +346,204 @@ def run_loso(
         if progress is not None:
             progress(fold, p, sec)
 
-    if jobs <= 1:
-        old_threads = torch.get_num_threads()
-        try:
-            _init_worker(data.flow, data.labels)
-            for t in tasks:
-                collect(*_run_fold(t))
-        finally:
-            torch.set_num_threads(old_threads)
-            _WORKER.clear()
-    else:
-        import multiprocessing as mp
-
-        with ProcessPoolExecutor(
-            max_workers=min(jobs, os.cpu_count() or 1, len(tasks)),
-            mp_context=mp.get_context("spawn"),
-            initializer=_init_worker,
-            initargs=(data.flow, data.labels),
-        ) as pool:
-            for res in pool.map(_run_fold, tasks):
-                collect(*res)
+    for res in _map_tasks(data, tasks, jobs, _run_fold):
+        collect(*res)
     ran = np.sort(np.concatenate([f.test for f in chosen]))
     return LosoResult(
         model=model, recipe=recipe, recipe_name=recipe_name, seed=seed, n_folds=len(folds),
         folds_run=[f.index for f in chosen], y_true=data.labels[ran], probs=probs[ran], subjects=data.subjects[ran],
         sources=data.sources[ran], names=data.names[ran], classes=data.classes, fold_seconds=seconds,
         wall_s=time.perf_counter() - t0,
+    )  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------- recipe selection
+
+
+def _run_task(
+    task: tuple[Any, str, MicroRecipe, int, np.ndarray, np.ndarray],
+) -> tuple[Any, np.ndarray, float]:
+    """Train on rows ``train`` with torch seed ``torch_seed``, predict rows ``test``; ``key`` is passed back."""
+    key, model, recipe, torch_seed, train, test = task
+    t0 = time.perf_counter()
+    flow, labels = _WORKER["flow"], _WORKER["labels"]
+    net = train_model(model, flow[train], labels[train], recipe, torch_seed)
+    return key, predict_proba(net, flow[test]), time.perf_counter() - t0
+
+
+def _map_tasks(data: MicroSet, tasks: list, jobs: int, fn: Callable[..., Any]) -> Any:
+    """Yield ``fn(task)`` for every task, in order, in this process (``jobs`` <= 1) or in ``jobs`` processes."""
+    if jobs <= 1:
+        old_threads = torch.get_num_threads()
+        try:
+            _init_worker(data.flow, data.labels)
+            for t in tasks:
+                yield fn(t)
+        finally:
+            torch.set_num_threads(old_threads)
+            _WORKER.clear()
+        return
+    import multiprocessing as mp
+
+    with ProcessPoolExecutor(
+        max_workers=min(jobs, os.cpu_count() or 1, max(1, len(tasks))),
+        mp_context=mp.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(data.flow, data.labels),
+    ) as pool:
+        yield from pool.map(fn, tasks)
+
+
+def inner_splits(subjects: np.ndarray, rows: np.ndarray, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``k`` subject-wise (train, validation) splits of ``rows`` (indices into ``subjects``): every subject's
+    samples fall in one validation part (scikit-learn ``GroupKFold``, deterministic)."""
+    from sklearn.model_selection import GroupKFold
+
+    groups = np.asarray(subjects)[rows]
+    n_groups = len(set(groups.tolist()))
+    if not 2 <= k <= n_groups:
+        raise EmoscopeError(f"inner folds must be between 2 and the number of subjects ({n_groups}), not {k}")
+    return [(rows[tr], rows[va]) for tr, va in GroupKFold(n_splits=k).split(rows, groups=groups)]
+
+
+def _candidates(candidates: Sequence[str] | dict[str, MicroRecipe]) -> dict[str, MicroRecipe]:
+    if isinstance(candidates, dict):
+        out = dict(candidates)
+    else:
+        unknown = [c for c in candidates if c not in RECIPES]
+        if unknown:
+            raise EmoscopeError(f"unknown recipe(s) {unknown}; known: {sorted(RECIPES)}")
+        out = {c: RECIPES[c] for c in candidates}
+    if len(out) < 2:
+        raise EmoscopeError(f"recipe selection needs two or more distinct candidate recipes, got {list(out)}")
+    return out
+
+
+def _pick(scores: dict[str, dict[str, float]]) -> str:
+    """The candidate with the best inner UF1 (then UAR); ties go to the earlier candidate."""
+    best = max(scores.values(), key=lambda d: (d["uf1"], d["uar"]))
+    return next(n for n, d in scores.items() if (d["uf1"], d["uar"]) == (best["uf1"], best["uar"]))
+
+
+def _inner_seed(seed: int, split: int) -> int:
+    # the same seed for every candidate on one split (a paired comparison); never equal to an outer fold's seed
+    return fold_seed(seed, 100_000 + split)
+
+
+def _inner_tasks(
+    data: MicroSet, model: str, cands: dict[str, MicroRecipe], seed: int, outer: int, rows: np.ndarray, k: int
+) -> list[tuple[Any, str, MicroRecipe, int, np.ndarray, np.ndarray]]:
+    splits = inner_splits(data.subjects, rows, k)
+    return [((outer, name, j), model, rec, _inner_seed(seed, j), tr, va)
+            for name, rec in cands.items() for j, (tr, va) in enumerate(splits)]  # fmt: skip
+
+
+def _inner_scores(data: MicroSet, cands: dict[str, MicroRecipe], rows: np.ndarray,
+                  preds: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]]) -> dict[str, dict[str, float]]:  # fmt: skip
+    k = len(data.classes)
+    scores = {}
+    for name in cands:
+        parts = [v for (n, _), v in sorted(preds.items(), key=lambda kv: kv[0][1]) if n == name]
+        idx = np.concatenate([p[0] for p in parts])
+        pred = np.concatenate([p[1] for p in parts]).argmax(axis=1)
+        r = uf1_uar(data.labels[idx], pred, k)
+        scores[name] = {"uf1": round(float(r["uf1"]), 4), "uar": round(float(r["uar"]), 4)}
+    if sum(len(p[0]) for (n, _), p in preds.items() if n == next(iter(cands))) != len(rows):
+        raise RuntimeError("inner validation parts do not cover the training rows")
+    return scores
+
+
+def select_recipe(
+    data: MicroSet,
+    model: str,
+    candidates: Sequence[str] | dict[str, MicroRecipe],
+    seed: int = 0,
+    *,
+    inner_folds: int = 4,
+    rows: np.ndarray | None = None,
+    jobs: int = 1,
+) -> tuple[str, dict[str, dict[str, float]]]:
+    """Choose a training recipe by subject-wise cross-validation on ``rows`` (default: every sample).
+
+    Each candidate is trained on ``inner_folds - 1`` parts of the subjects and predicts the remaining part, with
+    the same seed for every candidate on a split; the held-out predictions are pooled per candidate and scored.
+    Returns the chosen name (best UF1, then UAR; ties to the earlier candidate) and ``{name: {uf1, uar}}``.
+    This is how the shipped network's recipe is chosen on the whole composite; :func:`run_loso_nested` runs the
+    same selection inside every LOSO fold so that its cost in optimism is measured.
+    """
+    check_micro_model(model)
+    cands = _candidates(candidates)
+    rows = np.arange(len(data)) if rows is None else np.asarray(rows)
+    tasks = _inner_tasks(data, model, cands, seed, 0, rows, inner_folds)
+    preds = {(name, j): (tasks[i][5], p)
+             for i, ((_, name, j), p, _) in enumerate(_map_tasks(data, tasks, jobs, _run_task))}  # fmt: skip
+    scores = _inner_scores(data, cands, rows, preds)
+    return _pick(scores), scores
+
+
+def run_loso_nested(
+    data: MicroSet,
+    model: str,
+    candidates: Sequence[str] | dict[str, MicroRecipe],
+    seed: int = 0,
+    *,
+    inner_folds: int = 4,
+    limit_folds: int = 0,
+    jobs: int = 1,
+    progress: Callable[[Fold, np.ndarray, float], None] | None = None,
+    inner_progress: Callable[[int, int], None] | None = None,
+) -> LosoResult:
+    """LOSO with the recipe chosen inside every fold, never on the held-out subject (nested cross-validation).
+
+    For each held-out subject, :func:`select_recipe` runs on the other subjects only (``inner_folds``
+    subject-wise parts); the chosen candidate is then trained on all of them (with the fold's usual seed, so a
+    fold that chooses recipe R reproduces fold of ``run_loso(..., R)`` exactly) and predicts the held-out
+    subject. Costs ``len(candidates) * inner_folds + 1`` trainings per fold. The result's ``selection`` holds
+    the candidates, how often each was chosen and every fold's inner scores. ``inner_progress(done, total)``
+    is called as the inner trainings finish; ``progress`` as in :func:`run_loso`.
+    """
+    check_micro_model(model)
+    cands = _candidates(candidates)
+    folds = loso_folds(data.subjects)
+    chosen_folds = [folds[i] for i in pick_folds(len(folds), limit_folds)]
+    t0 = time.perf_counter()
+    tasks = [
+        t for f in chosen_folds for t in _inner_tasks(data, model, cands, seed, f.index, f.train, inner_folds)
+    ]
+    preds: dict[int, dict[tuple[str, int], tuple[np.ndarray, np.ndarray]]] = {
+        f.index: {} for f in chosen_folds
+    }
+    inner_sec = dict.fromkeys((f.subject for f in chosen_folds), 0.0)
+    for i, ((outer, name, j), p, sec) in enumerate(_map_tasks(data, tasks, jobs, _run_task)):
+        preds[outer][(name, j)] = (tasks[i][5], p)
+        inner_sec[folds[outer].subject] += sec
+        if inner_progress is not None:
+            inner_progress(i + 1, len(tasks))
+    per_fold: dict[str, Any] = {}
+    outer_tasks = []
+    for f in chosen_folds:
+        scores = _inner_scores(data, cands, f.train, preds[f.index])
+        pick = _pick(scores)
+        per_fold[f.subject] = {"chosen": pick, "inner": scores}
+        outer_tasks.append((f.index, model, cands[pick], fold_seed(seed, f.index), f.train, f.test))
+    probs = np.full((len(data), len(data.classes)), np.nan)
+    seconds: dict[str, float] = {}
+    for index, p, sec in _map_tasks(data, outer_tasks, jobs, _run_task):
+        fold = folds[index]
+        probs[fold.test] = p
+        seconds[fold.subject] = round(sec + inner_sec[fold.subject], 3)
+        if progress is not None:
+            progress(fold, p, sec)
+    counts = {n: sum(v["chosen"] == n for v in per_fold.values()) for n in cands}
+    ran = np.sort(np.concatenate([f.test for f in chosen_folds]))
+    return LosoResult(
+        model=model, recipe=cands[max(counts, key=lambda n: counts[n])],
+        recipe_name=f"nested selection of {', '.join(cands)} ({inner_folds} inner folds)", seed=seed,
+        n_folds=len(folds), folds_run=[f.index for f in chosen_folds], y_true=data.labels[ran], probs=probs[ran],
+        subjects=data.subjects[ran], sources=data.sources[ran], names=data.names[ran], classes=data.classes,
+        fold_seconds=seconds, wall_s=time.perf_counter() - t0,
+        selection={"candidates": list(cands), "inner_folds": inner_folds, "chosen_counts": counts,
+                   "per_fold": per_fold},
     )  # fmt: skip
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -118,7 +119,11 @@ def test_report_pools_folds_and_splits_by_source() -> None:
                                             "confusion": [[1, 0, 0], [0, 1, 0], [0, 0, 1]]}  # fmt: skip
     assert rep["per_dataset"]["samm"]["uar"] == pytest.approx(1 / 3) and "smic" not in rep["per_dataset"]
     s = summarize_runs([res, res])
-    assert s["uf1"] == rep["uf1"] and s["uf1_std"] == 0.0 and s["confusion"] == (2 * np.array(rep["confusion"])).tolist()
+    assert (
+        s["uf1"] == rep["uf1"]
+        and s["uf1_std"] == 0.0
+        and s["confusion"] == (2 * np.array(rep["confusion"])).tolist()
+    )
 
 
 def test_class_weights_balance_the_classes() -> None:
@@ -151,11 +156,16 @@ def test_parallel_folds_give_the_same_numbers(data: MicroSet) -> None:
     assert np.array_equal(one.probs, two.probs)
 
 
-@pytest.mark.parametrize("model", ["micro_ststnet", "micro_attn", "micro_attn_plain", "micro_transformer", "mixup"])
+@pytest.mark.parametrize(
+    "model", ["micro_ststnet", "micro_attn", "micro_attn_plain", "micro_transformer", "mixup"]
+)
 def test_models_learn_the_generated_classes(data: MicroSet, model: str) -> None:
     recipe = MicroRecipe(epochs=25, batch_size=16, lr=5e-3)
     if model == "mixup":  # the plain network under mixup and warping still learns
-        model, recipe = "micro_attn_plain", MicroRecipe(epochs=25, batch_size=16, lr=5e-3, mixup=0.2, rotate=8, scale=0.08)
+        model, recipe = (
+            "micro_attn_plain",
+            MicroRecipe(epochs=25, batch_size=16, lr=5e-3, mixup=0.2, rotate=8, scale=0.08),
+        )
     if model == "micro_ststnet":
         recipe = MicroRecipe(epochs=25, batch_size=16, lr=2e-3)
     res = run_loso(data, model, recipe, seed=0, limit_folds=3)
@@ -233,3 +243,99 @@ def test_seed_ensemble_of_runs(megc) -> None:
     other = run_loso(data, "micro_attn_plain", TINY, 0, limit_folds=2)
     with pytest.raises(ValueError, match="same folds"):
         ensemble_runs([runs[0], other])
+
+
+# ------------------------------------------------------------------------------------ recipe selection
+
+LEARNS = MicroRecipe(epochs=25, batch_size=16, lr=5e-3)
+STUCK = MicroRecipe(epochs=2, batch_size=16, lr=1e-7)  # cannot learn in 2 steps of this size
+
+
+def test_inner_splits_are_subject_wise_and_cover_the_rows(data: MicroSet) -> None:
+    from emoscope.errors import EmoscopeError
+    from emoscope.tasks.micro.loso import inner_splits
+
+    fold = loso_folds(data.subjects)[2]
+    splits = inner_splits(data.subjects, fold.train, 3)
+    assert len(splits) == 3
+    val = np.concatenate([v for _, v in splits])
+    assert np.array_equal(np.sort(val), np.sort(fold.train))  # each training row validated exactly once
+    for tr, va in splits:
+        assert not set(data.subjects[tr]) & set(data.subjects[va])
+        assert fold.subject not in set(data.subjects[tr]) | set(data.subjects[va])
+    with pytest.raises(EmoscopeError, match="between 2 and the number of subjects"):
+        inner_splits(data.subjects, fold.train, 7)
+
+
+def test_nested_loso_chooses_the_recipe_that_learns_and_reproduces_its_plain_loso(data: MicroSet) -> None:
+    from emoscope.tasks.micro.loso import run_loso_nested, select_recipe
+
+    cands = {"stuck": STUCK, "learns": LEARNS}
+    nested = run_loso_nested(data, "micro_attn_plain", cands, seed=0, inner_folds=3, limit_folds=2)
+    sel = nested.selection
+    assert sel["chosen_counts"] == {"stuck": 0, "learns": 2} and sel["inner_folds"] == 3
+    for scores in (v["inner"] for v in sel["per_fold"].values()):
+        assert scores["learns"]["uf1"] > scores["stuck"]["uf1"] + 0.3
+    plain = run_loso(data, "micro_attn_plain", LEARNS, seed=0, limit_folds=2)
+    assert np.array_equal(nested.probs, plain.probs)  # the chosen recipe, trained as in plain LOSO
+    rep = nested.report()
+    assert rep["selection"]["chosen_counts"]["learns"] == 2 and "nested selection" in rep["recipe"]
+    # the selection inside a fold is select_recipe on that fold's training subjects, nothing else
+    fold = loso_folds(data.subjects)[0]
+    name, scores = select_recipe(data, "micro_attn_plain", cands, 0, inner_folds=3, rows=fold.train)
+    assert name == "learns" and scores == sel["per_fold"][fold.subject]["inner"]
+
+
+def test_nested_selection_never_reads_the_held_out_subject(data: MicroSet) -> None:
+    from emoscope.tasks.micro.loso import run_loso_nested
+
+    cands = {"a": TINY, "b": MicroRecipe(epochs=3, batch_size=16, lr=3e-3)}
+    fold = loso_folds(data.subjects)[0]
+    spoiled_labels = data.labels.copy()
+    spoiled_flow = data.flow.copy()
+    spoiled_labels[fold.test] = (spoiled_labels[fold.test] + 1) % 3
+    spoiled_flow[fold.test] = 1.0 - spoiled_flow[fold.test]
+    spoiled = dataclasses.replace(data, labels=spoiled_labels, flow=spoiled_flow)
+    a = run_loso_nested(data, "micro_attn_plain", cands, 0, inner_folds=3, limit_folds=1)
+    b = run_loso_nested(spoiled, "micro_attn_plain", cands, 0, inner_folds=3, limit_folds=1)
+    assert a.folds_run == [0] and a.selection["per_fold"] == b.selection["per_fold"]
+    assert not np.array_equal(a.y_true, b.y_true)  # the held-out subject did change
+
+
+def test_selection_needs_two_known_candidates(data: MicroSet) -> None:
+    from emoscope.errors import EmoscopeError
+    from emoscope.tasks.micro.loso import run_loso_nested, select_recipe
+
+    with pytest.raises(EmoscopeError, match="two or more"):
+        select_recipe(data, "micro_attn_plain", ["default"])
+    with pytest.raises(EmoscopeError, match="unknown recipe"):
+        run_loso_nested(data, "micro_attn_plain", ["default", "fancy"])
+
+
+def test_cli_nested_evaluation_and_selected_training(megc: Path, tmp_path: Path, capsys) -> None:
+    base = ["evaluate", "micro", "--dataset", "megc2019", "--data", str(megc), "--model", "micro_ststnet",
+            "--limit-folds", "1", "--epochs", "1", "--inner-folds", "2"]  # fmt: skip
+    assert main([*base, "--select-recipe", "default,warp", "--json"]) == 0
+    cap = capsys.readouterr()
+    rep = _last_json(cap.out)
+    run = rep["runs"][0]
+    assert (
+        run["selection"]["candidates"] == ["default", "warp"]
+        and sum(run["selection"]["chosen_counts"].values()) == 1
+    )
+    assert "recipe chosen per fold" in cap.err and "inner trainings" in cap.err
+    assert main([*base, "--select-recipe", "default"]) == 2
+    assert "two or more distinct" in capsys.readouterr().err
+    assert main([*base, "--select-recipe", "default,warp", "--recipe", "mixup"]) == 2
+    assert "not both" in capsys.readouterr().err
+    out = tmp_path / "m.onnx"
+    argv = ["train", "micro", "--data", str(megc), "--model", "micro_ststnet", "--out", str(out),
+            "--select-recipe", "default,mixup", "--inner-folds", "2"]  # fmt: skip
+    assert main(argv) == 0
+    meta = json.loads(out.with_suffix(".json").read_text())
+    sel = meta["recipe_selection"]
+    assert sel["chosen"] == meta["recipe"] in ("default", "mixup") and set(sel["scores"]) == {
+        "default",
+        "mixup",
+    }
+    assert "recipe selection" in capsys.readouterr().out
