@@ -212,14 +212,15 @@ def _init_worker(flow: np.ndarray, labels: np.ndarray) -> None:
     _WORKER["flow"], _WORKER["labels"] = flow, labels
 
 
-def _run_fold(
-    task: tuple[str, MicroRecipe, int, int, np.ndarray, np.ndarray],
-) -> tuple[int, np.ndarray, float]:
-    model, recipe, seed, index, train, test = task
+def _run_task(
+    task: tuple[Any, str, MicroRecipe, int, np.ndarray, np.ndarray],
+) -> tuple[Any, np.ndarray, float]:
+    """Train on rows ``train`` with torch seed ``torch_seed``, predict rows ``test``; ``key`` is passed back."""
+    key, model, recipe, torch_seed, train, test = task
     t0 = time.perf_counter()
     flow, labels = _WORKER["flow"], _WORKER["labels"]
-    net = train_model(model, flow[train], labels[train], recipe, fold_seed(seed, index))
-    return index, predict_proba(net, flow[test]), time.perf_counter() - t0
+    net = train_model(model, flow[train], labels[train], recipe, torch_seed)
+    return key, predict_proba(net, flow[test]), time.perf_counter() - t0
 
 
 @dataclass
@@ -334,7 +335,7 @@ def run_loso(
         recipe = RECIPES[recipe]
     folds = loso_folds(data.subjects)
     chosen = [folds[i] for i in pick_folds(len(folds), limit_folds)]
-    tasks = [(model, recipe, seed, f.index, f.train, f.test) for f in chosen]
+    tasks = [(f.index, model, recipe, fold_seed(seed, f.index), f.train, f.test) for f in chosen]
     probs = np.full((len(data), len(data.classes)), np.nan)
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -346,7 +347,7 @@ def run_loso(
         if progress is not None:
             progress(fold, p, sec)
 
-    for res in _map_tasks(data, tasks, jobs, _run_fold):
+    for res in _map_tasks(data, tasks, jobs, _run_task):
         collect(*res)
     ran = np.sort(np.concatenate([f.test for f in chosen]))
     return LosoResult(
@@ -358,17 +359,6 @@ def run_loso(
 
 
 # ------------------------------------------------------------------------------------- recipe selection
-
-
-def _run_task(
-    task: tuple[Any, str, MicroRecipe, int, np.ndarray, np.ndarray],
-) -> tuple[Any, np.ndarray, float]:
-    """Train on rows ``train`` with torch seed ``torch_seed``, predict rows ``test``; ``key`` is passed back."""
-    key, model, recipe, torch_seed, train, test = task
-    t0 = time.perf_counter()
-    flow, labels = _WORKER["flow"], _WORKER["labels"]
-    net = train_model(model, flow[train], labels[train], recipe, torch_seed)
-    return key, predict_proba(net, flow[test]), time.perf_counter() - t0
 
 
 def _map_tasks(data: MicroSet, tasks: list, jobs: int, fn: Callable[..., Any]) -> Any:
