@@ -358,9 +358,6 @@ def run_loso(
     )  # fmt: skip
 
 
-# ------------------------------------------------------------------------------------- recipe selection
-
-
 def _map_tasks(data: MicroSet, tasks: list, jobs: int, fn: Callable[..., Any]) -> Any:
     """Yield ``fn(task)`` for every task, in order, in this process (``jobs`` <= 1) or in ``jobs`` processes."""
     if jobs <= 1:
@@ -382,6 +379,9 @@ def _map_tasks(data: MicroSet, tasks: list, jobs: int, fn: Callable[..., Any]) -
         initargs=(data.flow, data.labels),
     ) as pool:
         yield from pool.map(fn, tasks)
+
+
+# ------------------------------------------------------------------------------------- recipe selection
 
 
 def inner_splits(subjects: np.ndarray, rows: np.ndarray, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -411,8 +411,7 @@ def _candidates(candidates: Sequence[str] | dict[str, MicroRecipe]) -> dict[str,
 
 def _pick(scores: dict[str, dict[str, float]]) -> str:
     """The candidate with the best inner UF1 (then UAR); ties go to the earlier candidate."""
-    best = max(scores.values(), key=lambda d: (d["uf1"], d["uar"]))
-    return next(n for n, d in scores.items() if (d["uf1"], d["uar"]) == (best["uf1"], best["uar"]))
+    return max(scores, key=lambda n: (scores[n]["uf1"], scores[n]["uar"]))  # max keeps the first of equals
 
 
 def _inner_seed(seed: int, split: int) -> int:
