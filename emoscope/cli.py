@@ -74,6 +74,9 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--split", default="test", help="Training/PublicTest/PrivateTest (or train/val/test)")
     e.add_argument("--model", help="an exported .onnx model (default: the shipped one)")
     e.add_argument("--head", help="which output head to score (default: the dataset's own)")
+    e.add_argument("--protocol", choices=["official", "plurality"], default="official",
+                   help="FER+ hard labels: official = the FER+ authors' majority protocol (single votes dropped, more "
+                        "than half of the rest; published figures use it), plurality = top vote, ambiguous included")
     e.add_argument("--confusion-png", help="also save the confusion matrix as a PNG here")
     e.add_argument("--threads", type=int, help="ONNX Runtime threads")
     e.add_argument("--json", action="store_true", help="print the figures as one JSON object on the last line")
@@ -100,12 +103,17 @@ def _run_evaluate(a: argparse.Namespace) -> int:
     from emoscope.evaluation.metrics import format_report
     from emoscope.tasks.expression.evaluate import evaluate_expression
 
-    rep, classes = evaluate_expression(a.dataset, a.data, a.split, a.model, a.head, a.threads)
-    print(format_report(rep, classes, f"{a.dataset} {a.split} ({rep['head']} head, model {rep['model']})"))
+    rep, classes = evaluate_expression(a.dataset, a.data, a.split, a.model, a.head, a.threads, a.protocol)
+    proto = f", {rep['protocol']} protocol" if "protocol" in rep else ""
+    print(format_report(rep, classes, f"{a.dataset} {a.split} ({rep['head']} head{proto}, model {rep['model']})"))
+    for name, r in rep.get("protocols", {}).items():
+        print(f"FER+ {name} protocol: n={r['n']} accuracy={r['accuracy']:.4f} macro-F1={r['macro_f1']:.4f}")
     if a.confusion_png:
         from emoscope.outputs.plots import plot_confusion
 
-        plot_confusion(rep["confusion"], classes, a.confusion_png, f"{a.dataset} {a.split}: acc {rep['accuracy']:.3f}")
+        what = f" ({rep['protocol']} protocol)" if "protocol" in rep else ""
+        title = f"{a.dataset} {a.split}{what}: acc {rep['accuracy']:.3f}"
+        plot_confusion(rep["confusion"], classes, a.confusion_png, title)
         print(f"confusion matrix written to {a.confusion_png}")
     if a.json:
         print(json.dumps(rep))

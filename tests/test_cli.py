@@ -6,7 +6,7 @@ import shutil
 import cv2
 import numpy as np
 import pytest
-from synthetic import synthetic_face, write_fer2013_folder
+from synthetic import synthetic_face, write_fer2013_folder, write_ferplus_folder
 
 from emoscope.cli import main
 
@@ -91,6 +91,43 @@ def test_evaluate_json_last_line(tiny_model, tmp_path, capsys):
     assert set(rep["per_class_recall"]) == {"anger", "disgust", "fear", "happiness", "sadness", "surprise", "neutral"}
     assert png.is_file() and png.stat().st_size > 1000
     assert any("confusion matrix" in line for line in out)
+
+
+def test_evaluate_ferplus_protocols(tiny_model, tmp_path, capsys):
+    """FER+ is scored on the authors' majority protocol by default; the plurality figure is reported beside it."""
+    from emoscope.datasets import load_ferplus
+    from emoscope.tasks.expression.predictor import ExpressionRecognizer
+
+    root = write_ferplus_folder(tmp_path / "fp", {"FER2013Test": 8})
+    votes = ["5,5,0,0,0,0,0,0,0,0",  # tie: plurality only (neutral)
+             "0,4,3,3,0,0,0,0,0,0",  # no majority: plurality only (happiness)
+             "0,0,6,1,1,1,1,0,0,0",  # lone votes dropped: surprise in both
+             "0,0,0,7,3,0,0,0,0,0",  # sadness in both
+             "0,0,0,0,8,0,0,0,2,0",  # anger in both
+             "0,0,0,0,0,0,0,0,9,1",  # unknown: in neither
+             "0,0,0,0,0,0,6,0,0,4",  # fear in both
+             "0,0,0,0,0,0,0,3,2,2"]  # contempt: plurality only (3 of 7)
+    label_csv = root / "FER2013Test" / "label.csv"
+    rows = label_csv.read_text().splitlines()
+    label_csv.write_text("".join(r[: r.index(")") + 3] + v + "\n" for r, v in zip(rows, votes, strict=True)))
+    pred = ExpressionRecognizer(tiny_model).predict_proba(load_ferplus(root, "test").images).argmax(1)
+    want = {"official": ([2, 3, 4, 6], [2, 3, 4, 6]), "plurality": ([0, 1, 2, 3, 4, 6, 7], [0, 1, 2, 3, 4, 6, 7])}
+    reps = {}
+    for protocol in ("official", "plurality"):
+        argv = ["evaluate", "expression", "--dataset", "ferplus", "--data", str(root), "--split", "test",
+                "--model", str(tiny_model), "--json", "--protocol", protocol]  # fmt: skip
+        assert main(argv) == 0
+        out = capsys.readouterr().out.strip().splitlines()
+        reps[protocol] = rep = json.loads(out[-1])
+        assert rep["protocol"] == protocol and f"{protocol} protocol" in out[0]
+        assert any(line.startswith("FER+ official protocol: n=4 ") for line in out)
+        idx, lab = want[protocol]
+        assert rep["n"] == len(idx) and rep["excluded"] == 8 - len(idx)
+        assert rep["accuracy"] == pytest.approx(np.mean(pred[idx] == np.array(lab)))
+    assert reps["official"]["protocols"] == reps["plurality"]["protocols"]
+    assert {p: r["n"] for p, r in reps["official"]["protocols"].items()} == {"official": 4, "plurality": 7}
+    assert main(["evaluate", "expression", "--dataset", "ferplus", "--data", str(root), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["protocol"] == "official"
 
 
 def test_evaluate_generic_folder_maps_class_names(tiny_model, tmp_path, capsys):

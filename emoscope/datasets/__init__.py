@@ -8,6 +8,7 @@ from emoscope.datasets.ferplus import (
     load_ferplus_csv,
     majority_labels,
     match_images,
+    official_majority_labels,
     vote_distribution,
 )
 from emoscope.datasets.folder import load_folder
@@ -42,6 +43,7 @@ __all__ = [
     "majority_labels",
     "match_images",
     "micro_label",
+    "official_majority_labels",
     "read_frame",
     "read_onset_apex",
     "vote_distribution",

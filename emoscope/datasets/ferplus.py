@@ -7,8 +7,16 @@ Layouts supported:
 * ``fer2013new.csv`` (``Usage,Image name,<10 votes>``, one row per ``fer2013.csv`` row, empty name = not a
   face), with the images taken from those folders or from ``fer2013.csv`` pixels.
 
-Hard label ("majority vote"): the emotion with the most votes (ties: first in the column order); images whose
-top vote is ``unknown`` or ``NF``, or that have no votes, get label -1 and are left out of majority-vote metrics.
+Hard labels, two protocols:
+
+* ``official_majority_labels`` (used for reported test figures): the protocol of the FER+ authors' reference
+  reader (Barsoum et al. 2016, microsoft/FERPlus, mode "majority", which they use for validation and test): a
+  class with a single vote is an outlier and its vote is dropped; the label is the emotion that then holds more
+  than half of the remaining votes; any other image (no clear majority, or ``unknown`` / ``NF`` on top) is left
+  out. FER2013Test: 3,137 of 3,573 images keep a label.
+* ``majority_labels`` ("plurality", ``FaceSet.labels``, used for training and model selection): the emotion with
+  the most votes (ties: first in the column order); images whose top vote is ``unknown`` or ``NF``, or that have
+  no votes, get label -1. FER2013Test: 3,545 images keep a label, ambiguous ones included.
 """
 
 from __future__ import annotations
@@ -33,6 +41,21 @@ def majority_labels(votes: np.ndarray) -> np.ndarray:
     lab = np.where(top < len(FERPLUS_CLASSES), top, -1)
     lab[votes.sum(axis=1) <= 0] = -1
     return lab.astype(np.int64)
+
+
+def official_majority_labels(votes: np.ndarray) -> np.ndarray:
+    """``(N, 10)`` votes -> ``(N,)`` emotion index by the FER+ authors' "majority" protocol, -1 where it has none.
+
+    Votes of 1 are dropped (one annotator alone is an outlier); an image is labelled with the emotion holding
+    more than half of the remaining votes, else -1 (also when ``unknown`` or ``NF`` holds that majority).
+    """
+    v = np.asarray(votes, dtype=np.float64).copy()
+    if v.size == 0:
+        return np.zeros(len(v), np.int64)
+    v[v <= 1] = 0
+    top = v.argmax(axis=1)
+    ok = (v.max(axis=1) > 0.5 * v.sum(axis=1)) & (top < len(FERPLUS_CLASSES))
+    return np.where(ok, top, -1).astype(np.int64)
 
 
 def vote_distribution(votes: np.ndarray) -> np.ndarray:

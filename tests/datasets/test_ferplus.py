@@ -19,6 +19,7 @@ from emoscope.datasets import (
     load_ferplus_csv,
     majority_labels,
     match_images,
+    official_majority_labels,
     vote_distribution,
 )
 from emoscope.errors import DatasetError
@@ -385,6 +386,34 @@ def test_majority_labels() -> None:
     assert lab.dtype == np.int64 and lab.tolist() == [x for _, x in VOTES]
     assert majority_labels(votes.astype(np.int64)).tolist() == lab.tolist()
     assert majority_labels(np.zeros((0, 10), np.float32)).shape == (0,)
+
+
+# vote rows -> label under the FER+ authors' majority protocol (single votes dropped, more than half of the rest)
+OFFICIAL: list[tuple[list[int], int]] = [
+    ([7, 1, 0, 0, 0, 0, 0, 0, 2, 0], 0),  # 7 of the 9 votes left
+    ([4, 1, 1, 1, 1, 1, 1, 0, 0, 0], 0),  # the six lone votes are outliers: 4 of 4
+    ([4, 3, 3, 0, 0, 0, 0, 0, 0, 0], -1),  # plurality neutral, but 4 of 10 is no majority
+    ([0, 0, 5, 5, 0, 0, 0, 0, 0, 0], -1),  # a tie is no majority
+    ([0, 0, 0, 5, 4, 0, 0, 0, 0, 0], 3),  # 5 of 9
+    ([0, 0, 0, 0, 0, 2, 0, 0, 0, 0], 5),  # two votes, both disgust
+    ([0, 0, 0, 0, 0, 0, 0, 6, 4, 0], 7),  # contempt 6 of 10 beats unknown
+    ([2, 0, 0, 0, 0, 0, 0, 0, 6, 2], -1),  # unknown holds the majority
+    ([0, 0, 0, 0, 0, 0, 0, 0, 1, 9], -1),  # not a face
+    ([1, 1, 1, 1, 1, 1, 1, 1, 1, 1], -1),  # every vote alone: nothing left
+    ([0] * 10, -1),
+]
+
+
+def test_official_majority_labels() -> None:
+    votes = np.array([v for v, _ in OFFICIAL], np.float32)
+    lab = official_majority_labels(votes)
+    assert lab.dtype == np.int64 and lab.tolist() == [x for _, x in OFFICIAL]
+    assert official_majority_labels(votes.astype(np.int64)).tolist() == lab.tolist()
+    assert votes[2, 0] == 4  # the caller's array is not modified
+    assert official_majority_labels(np.zeros((0, 10), np.float32)).shape == (0,)
+    # never labels an image the plurality rule leaves out, and agrees with it wherever it labels
+    plural = majority_labels(votes)
+    assert np.all(plural[lab >= 0] == lab[lab >= 0])
 
 
 def test_vote_columns() -> None:
