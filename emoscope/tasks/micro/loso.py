@@ -140,12 +140,19 @@ def _lr_factor(recipe: MicroRecipe, step: int, total: int, per_epoch: int) -> fl
 
 
 def train_model(
-    model: str, flow: np.ndarray, labels: np.ndarray, recipe: MicroRecipe, seed: int
+    model: str,
+    flow: np.ndarray,
+    labels: np.ndarray,
+    recipe: MicroRecipe,
+    seed: int,
+    on_epoch: Callable[[int, nn.Module], None] | None = None,
 ) -> nn.Module:
     """Train a registered micro-expression network from scratch.
 
     flow: ``(N, 3, 28, 28)`` float32 in ``[0, 1]``; labels: ``(N,)`` int64. Returns the network after the last
     epoch, in eval mode. All randomness (initialisation, order, augmentation, dropout) comes from ``seed``.
+    on_epoch: called with the epoch index (0-based) and the network after every epoch, for diagnostics; it may
+    run the network in eval mode and must not train it (training resumes in train mode, unchanged).
     """
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
@@ -171,7 +178,7 @@ def train_model(
     total = recipe.epochs * per_epoch
     step = 0
     net.train()
-    for _ in range(recipe.epochs):
+    for epoch in range(recipe.epochs):
         order = torch.randperm(n, generator=gen) if recipe.shuffle else torch.arange(n)
         for s in range(0, n, bs):
             idx = order[s : s + bs]
@@ -191,6 +198,9 @@ def train_model(
             loss.backward()
             opt.step()
             step += 1
+        if on_epoch is not None:
+            on_epoch(epoch, net)
+            net.train()
     return net.eval()
 
 
