@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from synthetic import write_megc2019_folder
 
 from emoscope.cli import build_parser, main
 from emoscope.datasets import MicroSet, load_megc2019
@@ -24,18 +23,7 @@ from emoscope.tasks.micro.loso import (
     summarize_runs,
 )
 
-SUBJECTS = {"casme2": ["sub01", "sub02", "sub03"], "samm": ["006", "007"], "smic": ["s01", "sub01"]}
 TINY = MicroRecipe(epochs=2, batch_size=32)
-
-
-@pytest.fixture(scope="module")
-def megc(tmp_path_factory) -> Path:
-    return write_megc2019_folder(tmp_path_factory.mktemp("data") / "megc2019", SUBJECTS, per_subject=9)
-
-
-@pytest.fixture(scope="module")
-def data(megc: Path) -> MicroSet:
-    return load_megc2019(megc)
 
 
 # ------------------------------------------------------------------------------------------------ folds

@@ -11,25 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from synthetic import write_megc2019_folder
 
-from emoscope.datasets import MicroSet, load_megc2019
+from emoscope.datasets import MicroSet
 from emoscope.tasks.micro.loso import RECIPES, MicroRecipe, predict_proba, run_loso, train_model
 from emoscope.tasks.micro.peeking import EpochCurves, best_epoch_per_subject, peeking_report, run_loso_epochs
 
-SUBJECTS = {"casme2": ["sub01", "sub02"], "samm": ["006"], "smic": ["s01"]}
 TINY = MicroRecipe(epochs=3, batch_size=16, mixup=0.2, rotate=5.0, scale=0.05)
 BENCH = Path(__file__).resolve().parents[3] / "benchmarks" / "micro_peeking.py"
-
-
-@pytest.fixture(scope="module")
-def megc(tmp_path_factory) -> Path:
-    return write_megc2019_folder(tmp_path_factory.mktemp("data") / "megc2019", SUBJECTS, per_subject=9)
-
-
-@pytest.fixture(scope="module")
-def data(megc: Path) -> MicroSet:
-    return load_megc2019(megc)
 
 
 def test_watching_every_epoch_does_not_change_the_training(data: MicroSet) -> None:
