@@ -36,14 +36,14 @@ def main(argv: list[str] | None = None) -> int:
     rep = peeking_report(curves)
     print(f"{rep['model']}, recipe {rep['recipe']}, seed {rep['seed']}, {rep['epochs']} epochs, "
           f"{rep['n']} samples, {rep['wall_s']:.0f} s")  # fmt: skip
-    print(f"{'epoch choice':58s} {'UF1':>6s} {'UAR':>6s}")
+    print(f"{'epoch choice':60s} {'UF1':>6s} {'UAR':>6s}")
     rows = [("last epoch (our protocol: nothing chosen)", rep["last_epoch"], ""),
             ("best single epoch on the pooled held-out subjects (peeking)", rep["best_global_epoch"],
              f"epoch {rep['best_global_epoch']['epoch']}"),
             ("best epoch per held-out subject, HTNet rule (peeking)", rep["best_epoch_per_subject"],
              f"median epoch {rep['best_epoch_per_subject']['median_epoch']:.0f}")]  # fmt: skip
     for name, r, note in rows:
-        print(f"{name:58s} {r['uf1']:6.4f} {r['uar']:6.4f}  {note}")
+        print(f"{name:60s} {r['uf1']:6.4f} {r['uar']:6.4f}  {note}")
     if a.json:
         Path(a.json).write_text(json.dumps(rep, indent=1) + "\n")
     return 0
