@@ -1,7 +1,7 @@
 """How much would choosing the epoch on the held-out subject inflate our LOSO figure? (a diagnostic, not a result)
 
     python benchmarks/micro_peeking.py --data ../shared/data/megc2019 [--model micro_attn_plain] [--recipe default]
-        [--seed 0] [--epochs N] [--jobs 2] [--json OUT.json]
+        [--seed 0] [--epochs N] [--jobs 2] [--json OUT.json] [--save-probs OUT.npz]
 
 Trains the LOSO folds exactly like ``emoscope evaluate micro`` (same seeds: the last-epoch row reproduces it),
 scores the held-out subject after every epoch, and prints UF1 / UAR for: the last epoch (our protocol), the one
@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+
+import numpy as np
 
 from emoscope.datasets.megc2019 import load_megc2019
 from emoscope.tasks.micro.peeking import peeking_report, run_loso_epochs
@@ -29,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--limit-folds", type=int, default=0, help="smoke runs: this many folds only")
     p.add_argument("--jobs", type=int, default=1)
     p.add_argument("--json", help="also write the report (with UF1 after every epoch) here")
+    p.add_argument("--save-probs", metavar="NPZ", help="also save the (epochs, N, K) held-out probabilities here")
     a = p.parse_args(argv)
     data = load_megc2019(a.data)
     curves = run_loso_epochs(data, a.model, a.recipe, a.seed, epochs=a.epochs, limit_folds=a.limit_folds,
@@ -44,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
              f"median epoch {rep['best_epoch_per_subject']['median_epoch']:.0f}")]  # fmt: skip
     for name, r, note in rows:
         print(f"{name:60s} {r['uf1']:6.4f} {r['uar']:6.4f}  {note}")
+    if a.save_probs:
+        np.savez_compressed(a.save_probs, probs=curves.probs, y_true=curves.y_true, subjects=curves.subjects)
     if a.json:
         Path(a.json).write_text(json.dumps(rep, indent=1) + "\n")
     return 0

@@ -81,7 +81,9 @@ def test_unknown_recipe_or_bad_epochs(data: MicroSet) -> None:
 
 def test_benchmark_script_prints_and_writes_the_report(megc: Path, tmp_path: Path, capsys, monkeypatch) -> None:
     out = tmp_path / "peek.json"
-    argv = [str(BENCH), "--data", str(megc), "--epochs", "2", "--limit-folds", "2", "--json", str(out)]
+    npz = tmp_path / "probs.npz"
+    argv = [str(BENCH), "--data", str(megc), "--epochs", "2", "--limit-folds", "2", "--json", str(out),
+            "--save-probs", str(npz)]  # fmt: skip
     monkeypatch.setattr(sys, "argv", argv)
     with pytest.raises(SystemExit) as done:
         runpy.run_path(str(BENCH), run_name="__main__")
@@ -90,3 +92,5 @@ def test_benchmark_script_prints_and_writes_the_report(megc: Path, tmp_path: Pat
     assert "last epoch (our protocol" in text and "HTNet rule" in text
     rep = json.loads(out.read_text())
     assert rep["epochs"] == 2 and set(rep) >= {"last_epoch", "best_global_epoch", "best_epoch_per_subject"}
+    saved = np.load(npz)
+    assert saved["probs"].shape == (2, rep["n"], 3) and saved["subjects"].shape == (rep["n"],)
