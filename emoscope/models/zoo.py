@@ -58,6 +58,12 @@ register_model(
     "micro-expressions: micro_attn without attention (ablation twin)",
 )
 register_model(
+    "micro_attn_plain_wide",
+    MicroAttnNet,
+    MicroAttnNetConfig(attention="none", width=32, mix=64),
+    "micro-expressions: micro_attn_plain at twice the width (32 / 64 channels): does capacity limit it?",
+)
+register_model(
     "micro_attn_coord",
     MicroAttnNet,
     MicroAttnNetConfig(attention="coord"),
