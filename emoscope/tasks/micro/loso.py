@@ -320,6 +320,15 @@ def check_micro_model(model: str) -> None:
         raise EmoscopeError(f"unknown micro-expression model {model!r}; registered: {micro}")
 
 
+def resolve_recipe(recipe: MicroRecipe | str) -> tuple[str, MicroRecipe]:
+    """``(name, recipe)`` for a name in :data:`RECIPES` or a :class:`MicroRecipe` (named ``custom``)."""
+    if not isinstance(recipe, str):
+        return "custom", recipe
+    if recipe not in RECIPES:
+        raise EmoscopeError(f"unknown recipe {recipe!r}; known: {sorted(RECIPES)}")
+    return recipe, RECIPES[recipe]
+
+
 def run_loso(
     data: MicroSet,
     model: str = "micro_attn",
@@ -338,11 +347,7 @@ def run_loso(
     with the fold, its ``(n_test, K)`` probabilities and its seconds.
     """
     check_micro_model(model)
-    recipe_name = recipe if isinstance(recipe, str) else "custom"
-    if isinstance(recipe, str):
-        if recipe not in RECIPES:
-            raise EmoscopeError(f"unknown recipe {recipe!r}; known: {sorted(RECIPES)}")
-        recipe = RECIPES[recipe]
+    recipe_name, recipe = resolve_recipe(recipe)
     folds = loso_folds(data.subjects)
     chosen = [folds[i] for i in pick_folds(len(folds), limit_folds)]
     tasks = [(f.index, model, recipe, fold_seed(seed, f.index), f.train, f.test) for f in chosen]

@@ -70,11 +70,7 @@ def run_loso_epochs(
     held-out probabilities after every epoch. epochs: override the recipe's epoch count (the cosine schedule
     then spans the new count, so only the default count reproduces ``run_loso``)."""
     loso.check_micro_model(model)
-    name = recipe if isinstance(recipe, str) else "custom"
-    if isinstance(recipe, str):
-        if recipe not in loso.RECIPES:
-            raise EmoscopeError(f"unknown recipe {recipe!r}; known: {sorted(loso.RECIPES)}")
-        recipe = loso.RECIPES[recipe]
+    name, recipe = loso.resolve_recipe(recipe)
     if epochs is not None:
         if epochs < 1:
             raise EmoscopeError(f"epochs must be at least 1, not {epochs}")
