@@ -10,7 +10,9 @@
   are together one 16-channel 3x3 convolution), max pooling to 10x10 before the normalisation, an
   attention module there (CBAM: channel + spatial attention; none for the ablation twin; or SE / coordinate
   attention), one 3x3 convolution, then the same 2x2 average pooling, flattening (position is kept: where the
-  face moves matters) and linear classifier.
+  face moves matters) and linear classifier. Options: ``u`` and ``v`` measured from each image's median
+  (``center="median"``: the level of its still pixels, which the per-image min-max normalisation moves) and the
+  mean of the logits of the flow and its mirror image in eval mode (``flip_average``).
 
 Both take ``(N, 3, 28, 28)`` float flow in ``[0, 1]`` and return ``(N, n_classes)`` logits.
 """
@@ -78,11 +80,23 @@ class MicroAttnNetConfig:
         the same input with the same kernel, so together they are one 16-channel convolution: the same width).
     attention: ``cbam``, ``se``, ``coord`` or ``none``, over the pooled 10x10 maps.
     mix: channels of the 3x3 convolution after the attention (0 = none).
+    center: what is taken as zero motion in ``u`` and ``v``. ``none``: 0.5, the middle of the normalised range;
+        ``mean`` / ``median``: the image's own mean / median of that channel. The composite's flow images are
+        min-max normalised per image, so the level of a still pixel moves from image to image (the median of
+        ``v`` spans 0.14-0.88 over the 442 images); most of a face is still, so its median marks it.
+    scale: ``none`` keeps the min-max scale; ``std`` divides the centred ``u`` and ``v`` of each image by their own
+        standard deviation (times 4, so that a typical image keeps its range; the median std is 0.13), so that one
+        extreme pixel, which sets the min-max range, no longer shrinks all the other motion.
+    flip_average: in eval mode, average the logits of the flow and of its mirror image (``u`` negated, as the
+        training's flip augmentation makes it): a face's left-right mirror shows the same expression.
     """
 
     width: int = 16
     attention: str = "cbam"
     mix: int = 32
+    center: str = "none"
+    scale: str = "none"
+    flip_average: bool = False
     dropout: float = 0.5
     input_size: int = 28
     classes: tuple[str, ...] = MICRO_CLASSES
@@ -99,6 +113,10 @@ class MicroAttnNet(nn.Module):
 
     def __init__(self, config: MicroAttnNetConfig):
         super().__init__()
+        if config.center not in ("none", "mean", "median"):
+            raise ValueError(f"center must be none, mean or median, not {config.center!r}")
+        if config.scale not in ("none", "std"):
+            raise ValueError(f"scale must be none or std, not {config.scale!r}")
         self.config = config
         width = config.width
         self.conv = nn.Conv2d(3, width, 3, padding=1, bias=False)
@@ -122,11 +140,33 @@ class MicroAttnNet(nn.Module):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, 3, 28, 28)`` flow -> ``(N, C, 5, 5)`` feature maps (before flattening)."""
-        y = self.norm(self.maxpool(self.conv((x - 0.5) * 2.0)))
+        y = self.norm(self.maxpool(self.conv(_centre_flow(x, self.config.center, self.config.scale) * 2.0)))
         return self.avgpool(self.mix(self.attention(y)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.dropout(self.features(x).flatten(1)))
+        logits = self.fc(self.dropout(self.features(x).flatten(1)))
+        if self.config.flip_average and not self.training:
+            mirror = torch.cat([1.0 - x[:, :1].flip(-1), x[:, 1:].flip(-1)], dim=1)
+            logits = 0.5 * (logits + self.fc(self.features(mirror).flatten(1)))
+        return logits
+
+
+def _centre_flow(x: torch.Tensor, center: str, scale: str = "none") -> torch.Tensor:
+    """Shift ``(N, 3, H, W)`` flow in ``[0, 1]`` so that zero motion sits at 0: ``u`` and ``v`` minus 0.5 (``none``)
+    or minus each image's own mean / median of the channel; the strain (a magnitude) minus 0.5 in every case.
+    scale ``std``: the centred ``u`` and ``v`` are then divided by 4 times their per-image standard deviation."""
+    if center == "none" and scale == "none":
+        return x - 0.5
+    flat = x[:, :2].flatten(2)
+    if center == "none":
+        level = torch.full_like(flat[:, :, 0], 0.5)
+    else:
+        # the lower median, as torch.median gives it; through a sort, which ONNX exports (as TopK), unlike median
+        level = flat.mean(dim=2) if center == "mean" else flat.sort(dim=2).values[:, :, (flat.shape[2] - 1) // 2]
+    uv = x[:, :2] - level[:, :, None, None]
+    if scale == "std":
+        uv = uv / (4.0 * flat.std(dim=2)[:, :, None, None] + 1e-3)
+    return torch.cat([uv, x[:, 2:] - 0.5], dim=1)
 
 
 @dataclass(frozen=True)

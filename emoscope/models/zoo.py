@@ -64,6 +64,30 @@ register_model(
     "micro-expressions: micro_attn_plain at twice the width (32 / 64 channels): does capacity limit it?",
 )
 register_model(
+    "micro_attn_plain_median",
+    MicroAttnNet,
+    MicroAttnNetConfig(attention="none", center="median"),
+    "micro-expressions: micro_attn_plain with u and v measured from each image's median (its still pixels)",
+)
+register_model(
+    "micro_attn_plain_median_std",
+    MicroAttnNet,
+    MicroAttnNetConfig(attention="none", center="median", scale="std"),
+    "micro-expressions: micro_attn_plain_median with u and v also divided by each image's standard deviation",
+)
+register_model(
+    "micro_attn_plain_tta",
+    MicroAttnNet,
+    MicroAttnNetConfig(attention="none", flip_average=True),
+    "micro-expressions: micro_attn_plain, predicting on the flow and its mirror image (mean logits)",
+)
+register_model(
+    "micro_attn_plain_mean",
+    MicroAttnNet,
+    MicroAttnNetConfig(attention="none", center="mean"),
+    "micro-expressions: micro_attn_plain with u and v measured from each image's mean",
+)
+register_model(
     "micro_attn_coord",
     MicroAttnNet,
     MicroAttnNetConfig(attention="coord"),

@@ -73,3 +73,83 @@ def test_attention_twin_differs_only_by_the_attention_module():
     n_plain = sum(p.numel() for p in plain.parameters())
     assert n_attn - n_plain == sum(p.numel() for p in attn.attention.parameters())
     assert n_plain < 20_000  # small: 68 LOSO folds train in minutes on a laptop CPU
+
+
+def _uv_levels(x: torch.Tensor, level_u: float, level_v: float) -> torch.Tensor:
+    """The same motion seen through another min-max normalisation: u and v moved by constant levels."""
+    y = x.clone()
+    y[:, 0] += level_u
+    y[:, 1] += level_v
+    return y
+
+
+def test_median_centring_removes_the_level_of_still_pixels():
+    from emoscope.models.micro import _centre_flow
+
+    torch.manual_seed(0)
+    x = torch.rand(3, 3, 28, 28) * 0.3
+    moved = _uv_levels(x, 0.4, 0.2)
+    a, b = _centre_flow(x, "median"), _centre_flow(moved, "median")
+    assert torch.allclose(a, b, atol=1e-6)  # the network no longer sees the level of the still pixels
+    assert torch.allclose(_centre_flow(x, "none"), x - 0.5)  # the default is unchanged
+    assert not torch.allclose(_centre_flow(x, "none"), _centre_flow(moved, "none"))
+    flat = x[:, :2].flatten(2)
+    assert torch.allclose(a[:, :2].flatten(2).median(dim=2).values, torch.zeros(3, 2), atol=1e-6)
+    assert torch.allclose(_centre_flow(x, "mean")[:, :2].flatten(2).mean(dim=2), torch.zeros(3, 2), atol=1e-6)
+    assert torch.allclose(a[:, 2], x[:, 2] - 0.5)  # the strain channel is not centred
+    s = _centre_flow(x, "median", "std")[:, :2].flatten(2)
+    assert torch.allclose(s.std(dim=2), flat.std(dim=2) / (4 * flat.std(dim=2) + 1e-3), atol=1e-5)
+
+
+def test_centred_network_answers_the_same_to_a_shifted_normalisation():
+    torch.manual_seed(0)
+    net = create_model("micro_attn_plain_median").eval()
+    plain = create_model("micro_attn_plain").eval()
+    plain.load_state_dict(net.state_dict())  # same weights, only the input centring differs
+    x = torch.rand(4, 3, 28, 28) * 0.5
+    moved = _uv_levels(x, 0.3, 0.2)
+    assert torch.allclose(net(x), net(moved), atol=1e-5)
+    assert not torch.allclose(plain(x), plain(moved), atol=1e-3)
+
+
+def test_flip_average_is_mirror_invariant_in_eval_mode_only():
+    from emoscope.tasks.micro.augment import flip_flow
+
+    torch.manual_seed(0)
+    net = create_model("micro_attn_plain_tta")
+    twin = create_model("micro_attn_plain")
+    twin.load_state_dict(net.state_dict())
+    x = torch.rand(4, 3, 28, 28)
+    net.eval(), twin.eval()
+    assert torch.allclose(net(x), net(flip_flow(x)), atol=1e-5)
+    assert torch.allclose(net(x), 0.5 * (twin(x) + twin(flip_flow(x))), atol=1e-5)
+    net.train(), twin.train()
+    torch.manual_seed(1)
+    a = net(x)
+    torch.manual_seed(1)
+    assert torch.allclose(a, twin(x))  # training sees one view: the same network trains the same way
+
+
+def test_bad_centring_options_are_refused():
+    from emoscope.models.micro import MicroAttnNet, MicroAttnNetConfig
+
+    with pytest.raises(ValueError, match="center"):
+        MicroAttnNet(MicroAttnNetConfig(center="mode"))
+    with pytest.raises(ValueError, match="scale"):
+        MicroAttnNet(MicroAttnNetConfig(scale="mad"))
+
+
+@pytest.mark.parametrize("name", ["micro_attn_plain_median", "micro_attn_plain_tta"])
+def test_centred_networks_export_to_onnx(tmp_path, name):
+    import numpy as np
+    import onnxruntime as ort
+
+    from emoscope.tasks.micro.export import export_micro_onnx
+
+    torch.manual_seed(0)
+    net = create_model(name).eval()
+    path = export_micro_onnx(net, tmp_path / "m.onnx")
+    x = torch.rand(5, 3, 28, 28)
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    out = sess.run(None, {sess.get_inputs()[0].name: x.numpy()})[0]
+    np.testing.assert_allclose(out, net(x).detach().numpy(), atol=1e-5)
