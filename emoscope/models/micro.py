@@ -146,8 +146,7 @@ class MicroAttnNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         logits = self.fc(self.dropout(self.features(x).flatten(1)))
         if self.config.flip_average and not self.training:
-            mirror = torch.cat([1.0 - x[:, :1].flip(-1), x[:, 1:].flip(-1)], dim=1)
-            logits = 0.5 * (logits + self.fc(self.features(mirror).flatten(1)))
+            logits = 0.5 * (logits + self.fc(self.features(flip_flow(x)).flatten(1)))
         return logits
 
 
@@ -155,18 +154,28 @@ def _centre_flow(x: torch.Tensor, center: str, scale: str = "none") -> torch.Ten
     """Shift ``(N, 3, H, W)`` flow in ``[0, 1]`` so that zero motion sits at 0: ``u`` and ``v`` minus 0.5 (``none``)
     or minus each image's own mean / median of the channel; the strain (a magnitude) minus 0.5 in every case.
     scale ``std``: the centred ``u`` and ``v`` are then divided by 4 times their per-image standard deviation."""
-    if center == "none" and scale == "none":
-        return x - 0.5
-    flat = x[:, :2].flatten(2)
-    if center == "none":
-        level = torch.full_like(flat[:, :, 0], 0.5)
-    else:
+    uv, flat = x[:, :2], x[:, :2].flatten(2)
+    if center == "mean":
+        uv = uv - flat.mean(dim=2)[:, :, None, None]
+    elif center == "median":
         # the lower median, as torch.median gives it; through a sort, which ONNX exports (as TopK), unlike median
-        level = flat.mean(dim=2) if center == "mean" else flat.sort(dim=2).values[:, :, (flat.shape[2] - 1) // 2]
-    uv = x[:, :2] - level[:, :, None, None]
+        uv = uv - flat.sort(dim=2).values[:, :, (flat.shape[2] - 1) // 2, None, None]
+    else:
+        uv = uv - 0.5
     if scale == "std":
         uv = uv / (4.0 * flat.std(dim=2)[:, :, None, None] + 1e-3)
     return torch.cat([uv, x[:, 2:] - 0.5], dim=1)
+
+
+def flip_flow(x: torch.Tensor) -> torch.Tensor:
+    """Mirror flow left-right: every channel is flipped along the width and ``u`` (channel 0) becomes ``1 - u``.
+
+    A horizontal mirror of the face reverses horizontal motion; the min-max normalised image of ``-u`` is exactly
+    ``1 - (normalised u)``, and ``v`` and the strain (a magnitude) are only mirrored. Used by the training's flip
+    augmentation and by ``flip_average``. x: ``(N, 3, H, W)`` float in ``[0, 1]``. Returns a new tensor.
+    """
+    y = x.flip(-1)
+    return torch.cat([1.0 - y[:, :1], y[:, 1:]], dim=1)
 
 
 @dataclass(frozen=True)

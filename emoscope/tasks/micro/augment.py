@@ -11,14 +11,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from emoscope.models.micro import flip_flow
 
-def flip_flow(x: torch.Tensor) -> torch.Tensor:
-    """Mirror flow left-right: every channel is flipped along the width and ``u`` (channel 0) becomes ``1 - u``.
-
-    x: ``(N, 3, H, W)`` float in ``[0, 1]``. Returns a new tensor of the same shape.
-    """
-    y = x.flip(-1)
-    return torch.cat([1.0 - y[:, :1], y[:, 1:]], dim=1)
+__all__ = ["augment_flow", "flip_flow", "shift_flow", "warp_flow"]
 
 
 def shift_flow(x: torch.Tensor, dx: torch.Tensor, dy: torch.Tensor) -> torch.Tensor:
