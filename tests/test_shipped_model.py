@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from emoscope.cli import main
+from emoscope.faces.preprocess import prepare_faces
 from emoscope.labels import FER2013_CLASSES, FERPLUS_CLASSES
 from emoscope.outputs.demo import schematic_face
 from emoscope.tasks.expression.predictor import DEFAULT_MODEL, ExpressionRecognizer
@@ -34,6 +35,31 @@ def test_shipped_model_runs_without_torch_and_gives_distributions():
     assert p.shape == (4, 8) and np.allclose(p.sum(1), 1, atol=1e-5)
     assert rec.predict(faces)[0] == "happiness"  # a drawn smile is read as happiness
     assert rec.predict_proba(np.zeros((0, 1, 48, 48), np.float32)).shape == (0, 8)
+
+
+def test_shipped_int8_model_computes_what_it_means_on_this_cpu():
+    """Signed int8 weights saturate in ONNX Runtime's AVX2 kernels on CPUs without VNNI (other logits on other
+    CPUs); the shipped weights are stored unsigned, so the fused kernels agree with the plain QDQ graph here."""
+    import onnx
+    import onnxruntime as ort
+
+    model = onnx.load(str(DEFAULT_MODEL))
+    dq = {n.input[0] for n in model.graph.node if n.op_type == "DequantizeLinear"}
+    assert not [i.name for i in model.graph.initializer if i.name in dq and i.data_type == onnx.TensorProto.INT8]
+    rng = np.random.default_rng(0)
+    faces = prepare_faces([schematic_face(m) for m in ("smile", "frown", "surprise", "neutral")]).astype(np.float32)
+    x = np.concatenate([np.clip(faces + rng.normal(0, s, faces.shape), 0, 255) for s in (0, 10, 30, 60)])
+    x = x.astype(np.float32)
+
+    def logits(level: ort.GraphOptimizationLevel) -> np.ndarray:
+        so = ort.SessionOptions()
+        so.graph_optimization_level, so.intra_op_num_threads = level, 1
+        sess = ort.InferenceSession(str(DEFAULT_MODEL), so, providers=["CPUExecutionProvider"])
+        return sess.run(["ferplus"], {"pixels": x})[0]
+
+    fused, plain = logits(ort.GraphOptimizationLevel.ORT_ENABLE_ALL), logits(ort.GraphOptimizationLevel.ORT_DISABLE_ALL)
+    assert (fused.argmax(1) == plain.argmax(1)).all()
+    assert np.abs(fused - plain).max() < 0.15  # requantisation rounding only (saturation gave up to 0.57)
 
 
 def test_demo_command(capsys):

@@ -8,7 +8,7 @@ import torch
 from synthetic import write_fer2013_folder, write_ferplus_folder
 
 from emoscope.datasets import load_fer2013
-from emoscope.tasks.expression.export import export_and_calibrate
+from emoscope.tasks.expression.export import export_and_calibrate, unsigned_int8_weights
 from emoscope.tasks.expression.predictor import ExpressionRecognizer
 from emoscope.tasks.expression.train import TrainConfig, load_checkpoint, train
 
@@ -101,6 +101,8 @@ def test_int8_export_with_flip_tta_keeps_the_predictions(data, trained, tmp_path
     assert q["tta"] is True and "int8" in q["quantized"]
     assert not (tmp_path / "q.fp32.onnx").exists()  # the intermediate float model is removed
     assert q["onnx_bytes"] < 0.5 * fp32["onnx_bytes"]
+    assert "uint8" in q["quantized"]  # weights stored unsigned: no int8 saturation on CPUs without VNNI
+    assert unsigned_int8_weights(tmp_path / "q.onnx") == 0
     test = load_fer2013(fer, "test")
     a = ExpressionRecognizer(tmp_path / "f.onnx").predict_proba(test.images)
     rec = ExpressionRecognizer(tmp_path / "q.onnx")
