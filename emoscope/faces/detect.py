@@ -338,8 +338,11 @@ _BACKENDS: dict[str, Callable[..., FaceDetector]] = {"dlib": DlibFaceDetector, "
 _ALIASES = {"default": "dlib"}
 
 
-def register_detector(name: str, factory: Callable[..., FaceDetector]) -> None:
-    """Make ``create_detector(name, **kwargs)`` call ``factory(**kwargs)``."""
+def register_detector(name: str, factory: Callable[..., FaceDetector], *, overwrite: bool = False) -> None:
+    """Make ``create_detector(name, **kwargs)`` call ``factory(**kwargs)``. A name already taken (a built-in
+    backend, ``default``, or an earlier registration) is refused unless ``overwrite`` (as the model registry does)."""
+    if not overwrite and (name in _BACKENDS or name in _ALIASES):
+        raise ValueError(f"face detector {name!r} is already registered; pass overwrite=True to replace it")
     _BACKENDS[name] = factory
 
 

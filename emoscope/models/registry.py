@@ -16,7 +16,8 @@ _REGISTRY: dict[str, tuple[Callable[[Any], nn.Module], Any, str]] = {}
 
 
 def register_model(name: str, builder: Callable[[Any], nn.Module], config: Any, description: str = "") -> None:
-    """Register ``builder(config)`` under ``name``. Names are unique."""
+    """Register ``builder(config)`` under ``name``. Names are unique, built-in ones included."""
+    _ensure_builtin()  # a user's model joins the built-in ones (and cannot take a built-in name)
     if name in _REGISTRY:
         raise KeyError(f"model {name!r} is already registered")
     _REGISTRY[name] = (builder, config, description)
@@ -43,6 +44,12 @@ def create_model(name: str, **overrides: Any) -> nn.Module:
     return _REGISTRY[name][0](cfg)
 
 
+_BUILTINS_LOADED = False
+
+
 def _ensure_builtin() -> None:
-    if not _REGISTRY:
+    """Register the built-in models once (importing :mod:`emoscope.models.zoo`, which calls :func:`register_model`)."""
+    global _BUILTINS_LOADED
+    if not _BUILTINS_LOADED:
+        _BUILTINS_LOADED = True  # first: the zoo's own register_model calls come back here
         from emoscope.models import zoo  # noqa: F401  (registers the built-in models)

@@ -69,6 +69,10 @@ def test_register_another_backend():
     det = create_detector("fixed-test", box=(5, 6, 7, 8))
     assert isinstance(det, FaceDetector)
     assert det.detect(np.zeros((10, 10), np.uint8))[0].box == (5, 6, 7, 8)
+    for taken in ("fixed-test", "dlib", "default"):  # a name is not silently replaced
+        with pytest.raises(ValueError, match="already registered"):
+            register_detector(taken, Fixed)
+    register_detector("fixed-test", Fixed, overwrite=True)
 
 
 @pytest.mark.parametrize("shape", [(480, 640, 3), (480, 640), (200, 300, 4)])

@@ -62,3 +62,26 @@ def test_input_standardize_removes_brightness_and_contrast():
     assert torch.allclose(a.mean(dim=(1, 2, 3)), torch.zeros(2), atol=1e-5)
     flat = norm(torch.full((1, 1, 48, 48), 128.0))
     assert torch.isfinite(flat).all() and flat.abs().max() == 0
+
+
+def test_a_users_model_joins_the_built_in_ones_in_a_fresh_process():
+    """Registering first must not hide the built-in models, nor let a user take a built-in name."""
+    import subprocess
+    import sys
+
+    code = (
+        "from torch import nn\n"
+        "from emoscope.models import create_model, list_models, register_model\n"
+        "register_model('mine', lambda cfg: nn.Linear(2, 2), None, 'a user model')\n"
+        "names = list_models()\n"
+        "assert 'mine' in names and 'expr_resnet_cbam' in names, sorted(names)\n"
+        "assert isinstance(create_model('mine'), nn.Linear)\n"
+        "try:\n"
+        "    register_model('expr_resnet_cbam', lambda cfg: nn.Linear(2, 2), None)\n"
+        "except KeyError as e:\n"
+        "    assert 'already registered' in str(e)\n"
+        "else:\n"
+        "    raise AssertionError('a built-in name was taken')\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr

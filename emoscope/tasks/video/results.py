@@ -71,7 +71,7 @@ class FrameResult:
 
 @dataclass
 class MicroEvent:
-    """A micro-expression found on one face (spotting is added by issue P3; the result carries the list already).
+    """A micro-expression spotted on one face of a video (``analyze_video(..., micro=True)``, ``emoscope video --micro``).
 
     Frames are frame numbers, times are seconds; ``label`` is the micro-expression class (e.g. ``negative``,
     ``positive``, ``surprise``) and ``confidence`` in ``[0, 1]``.
@@ -144,7 +144,7 @@ class VideoResult:
     file: the source (path, ``camera 0``, ...); width / height: frame size in pixels; fps: nominal frame rate of
     the source (frames/s); frame_count: frames the container announced (``None``: unknown).
     frames: one :class:`FrameResult` per decoded frame, in order. classes: the emotion names.
-    micro_events: micro-expressions found (empty until spotting is available, issue P3).
+    micro_events: micro-expressions spotted on the tracked faces (empty unless spotting was asked for).
     complete: the whole source was analysed; interrupted: stopped by Ctrl-C (or by a callback raising
     KeyboardInterrupt); problems: what went wrong (truncated file, interruption), each naming the file.
     timestamps: where the times come from (``decoder``, ``frame rate``, ``clock``).
