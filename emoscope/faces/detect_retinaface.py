@@ -11,7 +11,7 @@ onnxruntime (both emoscope dependencies) and ``opencv-python``, which pip would 
 contrib modules emoscope needs (``cv2.optflow`` for the TV-L1 flow of micro-expressions) are gone.
 
 On the generated FER+ scenes of ``benchmarks/bench_face_detect.py`` it finds 0.956 of the faces of 48 px and more
-(dlib HOG: 0.832) at 0.15 false detections per picture (dlib: 0.14), in about half of dlib's CPU time (README,
+(dlib HOG: 0.822) at 0.15 false detections per picture (dlib: 0.13), in about half of dlib's CPU time (README,
 issue P2). It is less sure of drawn faces (the schematic faces of the tests and demo), above all on grey pictures.
 """
 
