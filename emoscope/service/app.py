@@ -30,8 +30,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import shutil
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -52,6 +54,8 @@ from emoscope.input.images import read_image_bytes
 from emoscope.service.jobs import FINAL_STATES, INPUT_NAME, JOB_ID, JobRunner, JobStore, new_job_id
 from emoscope.service.settings import ServiceSettings
 from emoscope.service.uploads import ServiceError, Upload, check_declared_size, read_uploads
+
+log = logging.getLogger("emoscope.service")
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 #: Files of a finished job that can be downloaded, with their media types.
@@ -377,9 +381,16 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 
     @app.exception_handler(Exception)
     async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
+        """A fault of the service: the details (which may name server files) go to the server's log only; the
+        client gets a generic message with an id to find them there."""
+        rid = uuid.uuid4().hex[:16]
+        log.error("request %s: %s %s failed", rid, request.method, request.url.path, exc_info=exc)
         return JSONResponse(
-            {"error": "internal_error", "detail": f"{type(exc).__name__}: {exc}"}, status_code=500
-        )
+            {"error": "internal_error", "detail": f"the service failed to handle this request (request id {rid}; "
+             "the service log has the details)"},
+            status_code=500,
+            headers={"x-request-id": rid},
+        )  # fmt: skip
 
     # ------------------------------------------------------------------------------------------- images
     @app.post(

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
+import os
 import re
 import shutil
 import sqlite3
@@ -35,6 +37,8 @@ from queue import Queue
 from typing import Any
 
 from emoscope.errors import InputError
+
+log = logging.getLogger("emoscope.service")
 
 JOB_ID = re.compile(r"^[0-9a-f]{32}$")
 FINAL_STATES = ("done", "failed", "interrupted")
@@ -247,6 +251,15 @@ def _job(row: tuple) -> Job:
     return Job(**d)
 
 
+def client_text(text: str, src: Path, name: str) -> str:
+    """``text`` with the server's path of an upload (``src``, as given or resolved) replaced by the client's file
+    ``name``: messages a client sees never show the service's folders."""
+    paths = {str(src), os.path.abspath(src), str(src.resolve())}
+    for p in sorted(paths, key=len, reverse=True):
+        text = text.replace(p, name)
+    return text
+
+
 class JobCancelled(Exception):
     """Raised inside a running analysis when the service stops."""
 
@@ -317,6 +330,7 @@ class JobRunner:
                 store.update(jid, frames_done=int(done), frames_total=None if total is None else int(total))
 
         p = job.params
+        name = job.name or "upload"
         try:
             result = self.video_fn(
                 src,
@@ -326,7 +340,8 @@ class JobRunner:
                 progress=progress,
                 max_frames=p.get("max_frames"),
             )
-            result.file = job.name or "upload"  # never the server-side path
+            result.file = name  # never the server-side path
+            result.problems = [client_text(m, src, name) for m in result.problems]
             write_text_atomic(json.dumps(result.to_dict(frames=True)), folder / "result.json")
             result.to_csv(folder / "frames.csv")
             outputs = ["result.json", "frames.csv"]
@@ -354,14 +369,24 @@ class JobRunner:
                 detail="the service stopped while this job was running; upload the video again",
             )
         except InputError as e:
-            store.update(jid, status="failed", finished=time.time(), error="invalid_video", detail=e.problem)
+            problem = client_text(e.problem, src, name)
+            store.update(
+                jid,
+                status="failed",
+                finished=time.time(),
+                error="invalid_video",
+                detail=problem if problem.startswith(f"{name}: ") else f"{name}: {problem}",
+            )
         except Exception as e:  # the job fails; the service goes on
+            # the details (which may name server files) stay in the server's log; the client gets the job id
+            log.error("video job %s (%s) failed", jid, src, exc_info=e)
             store.update(
                 jid,
                 status="failed",
                 finished=time.time(),
                 error="analysis_failed",
-                detail=f"{type(e).__name__}: {e}".replace(str(src), "upload"),
+                detail=f"{name}: the analysis failed unexpectedly ({type(e).__name__}); the service log has the "
+                f"details (job {jid})",
             )
         finally:
             if not self.keep_uploads:

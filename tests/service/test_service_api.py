@@ -473,7 +473,7 @@ class _BlockingAnalyzer:
 
     def analyze(self, image, *, file=None):
         if self.fail:
-            raise RuntimeError("the model broke")
+            raise RuntimeError("the model broke reading /srv/secret/models/expression.onnx")
         self.entered.set()
         assert self.release.wait(60)
         return Analyzer.analyze(Analyzer(self.recognizer, self.detector), image, file=file)
@@ -497,6 +497,53 @@ def test_too_many_waiting_requests_is_503_and_faults_are_json_500(make_client, a
     app = create_app(ServiceSettings(data_dir=tmp_path / "d3", threads=1, analyzer_factory=lambda: broken))
     with TestClient(app, raise_server_exceptions=False) as c3:
         r = c3.post("/v1/analyze", files={"image": ("a.png", png)})
-    assert (
-        r.status_code == 500 and error_of(r) == "internal_error" and "the model broke" in r.json()["detail"]
-    )
+    assert r.status_code == 500 and error_of(r) == "internal_error"
+
+
+def test_faults_are_logged_not_sent_to_the_client(analyzer, tmp_path, caplog):
+    png = encode(photo())
+    broken = _BlockingAnalyzer(analyzer, fail=True)
+    app = create_app(ServiceSettings(data_dir=tmp_path / "d4", threads=1, analyzer_factory=lambda: broken))
+    with (
+        caplog.at_level("ERROR", logger="emoscope.service"),
+        TestClient(app, raise_server_exceptions=False) as c,
+    ):
+        r = c.post("/v1/analyze", files={"image": ("a.png", png)})
+    assert r.status_code == 500 and error_of(r) == "internal_error"
+    detail, rid = r.json()["detail"], r.headers["x-request-id"]
+    assert "/srv/secret" not in detail and "model broke" not in detail and "RuntimeError" not in detail
+    assert f"request id {rid}" in detail
+    logged = [rec for rec in caplog.records if rid in rec.getMessage()]  # the details stay on the server
+    assert logged and "/srv/secret/models" in str(logged[0].exc_info[1])
+
+
+@pytest.mark.parametrize("failure", ["partial", "invalid", "crash"])
+def test_video_job_messages_name_the_upload_not_the_server_path(make_client, tmp_path, failure):
+    from emoscope.errors import InputError
+    from emoscope.tasks.video.results import VideoResult
+
+    def video_fn(path, **kw):  # stands in for analyze_video: its messages name the file it was given
+        if failure == "invalid":
+            raise InputError(path, f"{path}: cannot be decoded")
+        if failure == "crash":
+            raise OSError(f"[Errno 5] Input/output error: '{path}'")
+        res = VideoResult(file=str(path), classes=("neutral", "happiness"))
+        res.problems.append(f"{path}: decoding stopped after 6 of the 10 frames the file announces")
+        return res
+
+    c = make_client(video_fn=video_fn)
+    r = c.post("/v1/videos", files={"video": ("holiday.avi", video_bytes(tmp_path, 3), "video/x-msvideo")})
+    job = wait_job(c, r.json()["id"])
+    text = json.dumps(job) + json.dumps(c.get(f"/v1/videos/{job['id']}?frames=true").json())
+    assert str(tmp_path) not in text and INPUT_NAME not in text, text
+    if failure == "partial":
+        assert job["status"] == "done"
+        assert job["result"]["problems"] == [
+            "holiday.avi: decoding stopped after 6 of the 10 frames the file announces"
+        ]
+    else:
+        assert job["status"] == "failed" and job["detail"].startswith("holiday.avi: "), job
+        assert "holiday.avi: holiday.avi" not in job["detail"]
+        assert job["error"] == ("invalid_video" if failure == "invalid" else "analysis_failed")
+    if failure == "crash":
+        assert job["id"] in job["detail"] and "OSError" in job["detail"]

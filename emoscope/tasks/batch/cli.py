@@ -77,16 +77,25 @@ def run(a: argparse.Namespace) -> int:
         return 2
     s = run_batch(a.input, a.out, settings=settings, fmt=a.format, workers=a.workers, engine=a.engine,
                   address=a.address, retry_errors=a.retry_errors, progress=not a.quiet)  # fmt: skip
+    for warning in s.warnings:
+        print(f"emoscope: warning: {warning}", file=sys.stderr)
     if a.json:
         print(json.dumps(s.to_dict()))
     else:
         ignored = f"; {s.ignored} other files ignored" if s.ignored else ""
+        partly = f" ({s.partial} read only partly)" if s.partial else ""
         print(f"{a.input}: {s.total} inputs ({s.skipped} finished before{ignored}); this run: {s.processed} analysed, "
-              f"{s.ok} ok, {s.errors} errors, {s.rows} rows, {s.seconds:.1f} s")  # fmt: skip
+              f"{s.ok} ok{partly}, {s.errors} errors, {s.rows} rows, {s.seconds:.1f} s")  # fmt: skip
         for key, msg in s.error_list[:20]:
             print(f"  error: {key}: {msg}")
         if len(s.error_list) > 20:
             print(f"  ... {len(s.error_list) - 20} more errors: see {s.out}/manifest.jsonl")
+        for key, msg in s.partial_list[:20]:
+            print(f"  read only partly: {key}: {msg}")
+        if len(s.partial_list) > 20:
+            print(
+                f"  ... {len(s.partial_list) - 20} more read only partly: see {s.out}/manifest.jsonl (problems)"
+            )
         if s.complete:
             print(f"wrote {s.output} ({s.total_rows} rows; {s.job_ok} inputs ok, {s.job_errors} errors); manifest "
                   f"{s.out}/manifest.jsonl")  # fmt: skip

@@ -4,7 +4,8 @@ and manifest record as it finishes, and write the final table when every input i
 Resuming is re-running the same job (same input, same output folder, same settings): inputs with a manifest record
 are skipped, unless the file has changed since (size or modification time) or the record is an error and
 ``retry_errors`` is set. Rows are never duplicated (one part per input; the last record wins) nor lost (a part
-counts only once its record is on disk).
+counts only once its record is on disk). A part found damaged when the final table is written (it does not parse,
+or holds another number of rows than its record says) is deleted and its input analysed again.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from emoscope.tasks.batch.manifest import Manifest
 from emoscope.tasks.batch.store import (
     FORMATS,
     PARTS,
+    DamagedParts,
     clean_parts,
     final_parts,
     part_name,
@@ -54,7 +56,10 @@ class BatchSummary:
     Ctrl-C (re-run to resume); complete: every input is finished and :attr:`output` is written; output: the final
     table; error_list: ``(key, message)`` of this run's errors; ignored: files of the folder that are neither
     images nor videos; restarts: times a worker pool was restarted after a worker died; job_ok, job_errors: inputs
-    of the whole job (all runs) finished ok / with an error.
+    of the whole job (all runs) finished ok / with an error; partial: inputs of this run that are ``ok`` but were
+    read only partly (a video that broke off: its rows cover the frames before), with ``(key, problem)`` in
+    partial_list; warnings: what the run should tell (an input folder or list without inputs, damaged part files
+    that were redone).
     """
 
     out: str
@@ -74,18 +79,45 @@ class BatchSummary:
     restarts: int = 0
     job_ok: int = 0
     job_errors: int = 0
+    partial: int = 0
+    partial_list: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
         d["error_list"] = [list(e) for e in self.error_list]
+        d["partial_list"] = [list(e) for e in self.partial_list]
+        d["warnings"] = list(self.warnings)
         return d
 
 
 @functools.lru_cache(maxsize=4)
+def _job_model(settings: BatchSettings) -> tuple[dict[str, str], str | None]:
+    """The result columns of a job with ``settings`` and the default head of its model."""
+    analyzer = build_analyzer(settings)
+    meta = getattr(analyzer.recognizer, "meta", None) or {}
+    return columns_for(analyzer), meta.get("default_head", next(iter(meta.get("heads") or {}), None))
+
+
 def job_columns(settings: BatchSettings) -> dict[str, str]:
     """The result columns of a job with ``settings``, from its model (the face detector is not loaded); a bad
     ``model`` / ``head`` fails here, before any worker starts."""
-    return columns_for(build_analyzer(settings))
+    return _job_model(settings)[0]
+
+
+#: The ``emoscope batch`` option of each setting of a job, as messages name them.
+_OPTIONS = {"source": "input", "format": "--format", "model": "--model", "head": "--head", "affect": "--affect",
+            "va_model": "--va-model", "every": "--every", "smoothing": "--smooth", "frame_step": "--frame-step",
+            "max_frames": "--max-frames"}  # fmt: skip
+
+
+def _shown(value: Any, default: str | None = None) -> str:
+    """A setting's value as a message shows it (``None``: the default)."""
+    if value is None:
+        return f"{default} (the default)" if default else "the default"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
 
 
 def _job_spec(source: str | os.PathLike, settings: BatchSettings, fmt: str) -> dict[str, Any]:
@@ -93,8 +125,11 @@ def _job_spec(source: str | os.PathLike, settings: BatchSettings, fmt: str) -> d
             "settings": settings.identity()}  # fmt: skip
 
 
-def _check_job(out: Path, spec: dict[str, Any], columns: dict[str, str]) -> None:
-    """Create ``job.json``, or check that the job in ``out`` is this one (same source, format, settings)."""
+def _check_job(
+    out: Path, spec: dict[str, Any], columns: dict[str, str], default_head: str | None = None
+) -> None:
+    """Create ``job.json``, or check that the job in ``out`` is this one (same source, format, settings); when it is
+    not, the message names the options that differ (``default_head``: what ``head=None`` means for this model)."""
     path = out / JOB_FILE
     want = dict(spec, columns=[[k, v] for k, v in columns.items()])
     if not path.exists():
@@ -104,18 +139,31 @@ def _check_job(out: Path, spec: dict[str, Any], columns: dict[str, str]) -> None
         return
     try:
         have = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(have, dict):
+            raise ValueError("not a JSON object")
     except (OSError, ValueError) as e:
         raise EmoscopeError(f"{path}: cannot be read ({e}); use a new --out folder") from e
+    have_settings = have.get("settings") if isinstance(have.get("settings"), dict) else {}
+    same_model = have_settings.get("model") == want["settings"].get("model")
     diffs = []
-    for k in ("version", "source", "format", "columns"):
+    if have.get("version") != want["version"]:
+        diffs.append(f"job version {have.get('version')!r} there, {want['version']} now")
+    for k in ("source", "format"):
         if have.get(k) != want[k]:
-            diffs.append(f"{k}: {have.get(k)!r} there, {want[k]!r} now")
+            diffs.append(f"{_OPTIONS[k]} {_shown(have.get(k))} there, {_shown(want[k])} now")
     for k, v in want["settings"].items():
-        if have.get("settings", {}).get(k) != v:
-            diffs.append(f"{k}: {have.get('settings', {}).get(k)!r} there, {v!r} now")
+        if have_settings.get(k) != v:
+            default = default_head if k == "head" else None
+            there = _shown(have_settings.get(k), default if same_model else None)
+            diffs.append(f"{_OPTIONS.get(k, k)} {there} there, {_shown(v, default)} now")
+    if not diffs and have.get("columns") != want["columns"]:
+        n = len(have.get("columns") or [])
+        diffs.append(
+            f"the result columns differ ({n} there, {len(want['columns'])} now: the model file changed?)"
+        )
     if diffs:
-        raise EmoscopeError(f"{out} holds another job (" + "; ".join(diffs) + "): resume it with the same input and "
-                            "settings, or use a new --out folder")  # fmt: skip
+        raise EmoscopeError(f"{out} holds a job with other options ({'; '.join(diffs)}): resume it with the same "
+                            "input and options, or use a new --out folder")  # fmt: skip
 
 
 def _finished(rec: dict[str, Any] | None, item: InputItem, parts_dir: Path, retry_errors: bool) -> bool:
@@ -206,11 +254,13 @@ def run_batch(
     if out_dir.exists() and not out_dir.is_dir():
         raise EmoscopeError(f"{out_dir}: exists and is not a folder (--out names a results folder)")
     walk: Walk = collect_inputs(source, exclude=[out_dir])
-    columns = job_columns(settings)
+    columns, default_head = _job_model(settings)
     out_dir.mkdir(parents=True, exist_ok=True)
-    summary = BatchSummary(out=str(out_dir), total=len(walk.items), ignored=walk.skipped)
+    summary = BatchSummary(
+        out=str(out_dir), total=len(walk.items), ignored=walk.skipped, warnings=list(walk.warnings)
+    )
     with _lock(out_dir):
-        _check_job(out_dir, _job_spec(source, settings, fmt), columns)
+        _check_job(out_dir, _job_spec(source, settings, fmt), columns, default_head)
         parts_dir = out_dir / PARTS
         parts_dir.mkdir(exist_ok=True)
         manifest = Manifest(out_dir / MANIFEST_FILE)
@@ -221,46 +271,76 @@ def run_batch(
         final = results_path(out_dir, fmt)
         if todo and final.exists():
             final.unlink()  # stale: it is written again when every input is finished
-        by_key = {it.key: it for it in todo}
-        got: set[str] = set()
-        bar = _Progress(len(todo)) if progress is True else None
-        eng = (LocalEngine(settings, workers or 1, worker_factory) if engine == "local"
-               else RayEngine(settings, workers, address, worker_factory=worker_factory, init_kwargs=ray_init))  # fmt: skip
-        with manifest:
+
+        def analyse(items: list[InputItem]) -> None:
+            """Analyse ``items`` on a new engine, committing each outcome; raises when some got no outcome."""
+            by_key = {it.key: it for it in items}
+            got: set[str] = set()
+            bar = _Progress(len(items)) if progress is True else None
+            eng = (LocalEngine(settings, workers or 1, worker_factory) if engine == "local"
+                   else RayEngine(settings, workers, address, worker_factory=worker_factory, init_kwargs=ray_init))  # fmt: skip
+            done = 0
             try:
-                if todo:
-                    with eng:
-                        for outcome in eng.map_unordered(todo):
-                            got.add(outcome.key)
-                            _commit(outcome, by_key[outcome.key], manifest, records, parts_dir, fmt, columns)
-                            summary.processed += 1
-                            summary.rows += outcome.n_rows
-                            if outcome.ok:
-                                summary.ok += 1
-                            else:
-                                summary.errors += 1
-                                summary.error_list.append((outcome.key, outcome.error or ""))
-                            if callable(progress):
-                                progress(outcome)
-                            elif bar is not None:
-                                bar(summary.processed, summary.errors)
-                    summary.restarts = getattr(eng, "restarts", 0)
+                with eng:
+                    for outcome in eng.map_unordered(items):
+                        got.add(outcome.key)
+                        _commit(outcome, by_key[outcome.key], manifest, records, parts_dir, fmt, columns)
+                        done += 1
+                        summary.processed += 1
+                        summary.rows += outcome.n_rows
+                        if outcome.ok:
+                            summary.ok += 1
+                            if outcome.problems:
+                                summary.partial += 1
+                                summary.partial_list.append((outcome.key, "; ".join(outcome.problems)))
+                        else:
+                            summary.errors += 1
+                            summary.error_list.append((outcome.key, outcome.error or ""))
+                        if callable(progress):
+                            progress(outcome)
+                        elif bar is not None:
+                            bar(done, summary.errors)
+                summary.restarts += getattr(eng, "restarts", 0)
             except KeyboardInterrupt:
                 summary.interrupted = True
-        if bar is not None and todo:
-            bar(summary.processed, summary.errors, final=True)
+            if bar is not None:
+                bar(done, summary.errors, final=True)
+            if not summary.interrupted:
+                missing = [k for k in by_key if k not in got]
+                if missing:
+                    raise EmoscopeError(f"{len(missing)} inputs were given no outcome (every worker died?), e.g. "
+                                        f"{missing[0]}; re-run the same command to resume")  # fmt: skip
+
+        with manifest:
+            if todo:
+                analyse(todo)
+            redone: set[str] = set()
+            while not summary.interrupted:
+                parts = final_parts(walk.items, records, parts_dir)
+                expected = {r["part"]: r.get("rows") for r in records.values() if r.get("part")}
+                try:
+                    summary.total_rows = write_results(parts, final, fmt, columns, expected_rows=expected)
+                except DamagedParts as e:
+                    redo = _damaged_inputs(e, walk.items, records, redone)
+                    if not redo:
+                        raise EmoscopeError(
+                            f"{e}; its input was analysed again in this run and its part is still damaged (a "
+                            f"failing disk?): {final} was left as it was; re-run the same command to try again"
+                        ) from e
+                    for path, problem in e.parts:
+                        summary.warnings.append(f"{path}: damaged part file ({problem}): deleted, its input is "
+                                                "analysed again")  # fmt: skip
+                        with contextlib.suppress(OSError):
+                            path.unlink()
+                    redone.update(it.key for it in redo)
+                    summary.skipped -= len(redo)
+                    analyse(redo)
+                    continue
+                summary.output = str(final)
+                summary.complete = True
+                break
         last = [records[it.key]["status"] for it in walk.items if it.key in records]
         summary.job_ok, summary.job_errors = last.count("ok"), last.count("error")
-        if not summary.interrupted:
-            missing = [k for k in by_key if k not in got]
-            if missing:
-                raise EmoscopeError(f"{len(missing)} inputs were given no outcome (every worker died?), e.g. "
-                                    f"{missing[0]}; re-run the same command to resume")  # fmt: skip
-            summary.total_rows = write_results(
-                final_parts(walk.items, records, parts_dir), final, fmt, columns
-            )
-            summary.output = str(final)
-            summary.complete = True
     summary.seconds = round(time.perf_counter() - t0, 3)
     return summary
 
@@ -285,7 +365,18 @@ def _commit(outcome: Outcome, item: InputItem, manifest: Manifest, records: dict
 
 def _compact(rec: dict[str, Any]) -> dict[str, Any]:
     """The fields of a manifest record that the run needs (the driver holds one per input)."""
-    return {k: rec.get(k) for k in ("status", "part", "size", "mtime_ns")}
+    return {k: rec.get(k) for k in ("status", "part", "rows", "size", "mtime_ns")}
+
+
+def _damaged_inputs(err: DamagedParts, items: list[InputItem], records: dict[str, dict],
+                    redone: set[str]) -> list[InputItem]:  # fmt: skip
+    """The inputs whose parts ``err`` found damaged, in job order; empty when any of them was redone already in
+    this run (analysing it again would not help)."""
+    bad = {p.name for p, _ in err.parts}
+    redo = [it for it in items if (records.get(it.key) or {}).get("part") in bad]
+    if len(redo) < len(bad) or any(it.key in redone for it in redo):
+        return []
+    return redo
 
 
 def load_job(out: str | os.PathLike) -> dict[str, Any]:

@@ -44,13 +44,16 @@ class InputItem:
 
 @dataclass
 class Walk:
-    """The inputs found (:attr:`items`, in result order) and how many files were passed over (:attr:`skipped`: in a
-    folder, files whose ending is neither an image's nor a video's, and hidden files)."""
+    """The inputs found (:attr:`items`, in result order), how many files were passed over (:attr:`skipped`: in a
+    folder, files whose ending is neither an image's nor a video's, and hidden files) and :attr:`warnings`: the
+    sources that gave no input (an empty folder, a list naming nothing, a listed folder without images or videos).
+    """
 
     source: str
     items: list[InputItem] = field(default_factory=list)
     skipped: int = 0
     listing: bool = False
+    warnings: list[str] = field(default_factory=list)
 
 
 def kind_of(path: str | os.PathLike) -> str | None:
@@ -91,6 +94,13 @@ def _walk_folder(root: Path, prefix: str, exclude: list[Path], walk: Walk) -> li
     return sorted(found, key=lambda it: it.key)
 
 
+def _empty_folder(path: Path, skipped: int, listed_in: Path | None = None) -> str:
+    """The warning about a folder without inputs (``listed_in``: the list file that names it)."""
+    where = f" (listed in {listed_in})" if listed_in is not None else ""
+    ignored = f"; {skipped} other files ignored" if skipped else ""
+    return f"{path}: folder{where} contains no images or videos{ignored}"
+
+
 def collect_inputs(source: str | os.PathLike, *, exclude: list[str | os.PathLike] | None = None) -> Walk:
     """List the inputs of ``source``.
 
@@ -101,7 +111,8 @@ def collect_inputs(source: str | os.PathLike, *, exclude: list[str | os.PathLike
       a listed file is an input whatever its ending, a video when it ends like one, else an image; a path listed
       twice is kept once).
 
-    exclude: folders never entered (the job's own output folder).
+    exclude: folders never entered (the job's own output folder). A source that gives no input (an empty folder, a
+    list without entries, a listed folder without images or videos) is named in :attr:`Walk.warnings`.
     Raises :class:`EmoscopeError` when ``source`` does not exist or the list cannot be read.
     """
     src = Path(source)
@@ -109,6 +120,8 @@ def collect_inputs(source: str | os.PathLike, *, exclude: list[str | os.PathLike
     walk = Walk(source=str(src))
     if src.is_dir():
         walk.items = _walk_folder(src, "", excl, walk)
+        if not walk.items:
+            walk.warnings.append(_empty_folder(src, walk.skipped))
         return walk
     if not src.exists():
         raise EmoscopeError(f"{src}: no such folder or file")
@@ -122,16 +135,25 @@ def collect_inputs(source: str | os.PathLike, *, exclude: list[str | os.PathLike
         raise EmoscopeError(f"{src}: cannot be read as a list of paths, one per line ({e})") from e
     seen: set[str] = set()
     base = src.parent
+    listed = 0
     for line in lines:
         entry = line.strip()
         if not entry or entry.startswith("#"):
             continue
         key = os.path.normpath(entry).replace(os.sep, "/")
         path = Path(entry) if os.path.isabs(entry) else base / entry
-        items = (_walk_folder(path, key.rstrip("/") + "/", excl, walk) if path.is_dir()
-                 else [_item(key, path, kind_of(path) or "image")])  # fmt: skip
+        listed += 1
+        if path.is_dir():
+            before = walk.skipped
+            items = _walk_folder(path, key.rstrip("/") + "/", excl, walk)
+            if not items:
+                walk.warnings.append(_empty_folder(path, walk.skipped - before, listed_in=src))
+        else:
+            items = [_item(key, path, kind_of(path) or "image")]
         for it in items:
             if it.key not in seen:
                 seen.add(it.key)
                 walk.items.append(it)
+    if not listed:
+        walk.warnings.append(f"{src}: the list names no inputs (no line other than blanks and # comments)")
     return walk
