@@ -71,7 +71,8 @@ def align_clip(
     if len(shapes) > 1:
         raise ValueError(f"the frames of a clip must have one size, got {sorted(shapes)}")
     det = detector if detector is not None else create_detector()
-    found = det.detect(np.asarray(frames[reference]))  # as given: a colour-reading detector finds more in colour
+    # as given: a colour-reading detector finds more in colour
+    found = det.detect(np.asarray(frames[reference]))
     if not found:
         where = names[reference] if names is not None else f"frame {reference}"
         raise NoFaceError(f"{where}: no face found in the reference (onset) frame")
@@ -125,7 +126,8 @@ def find_apex(aligned: np.ndarray, onset: int = 0, method: str = "farneback", si
 
     aligned: ``(T, S, S)`` aligned grey crops of one clip (:func:`align_clip`); the flow from ``aligned[onset]``
     to each later frame is computed at ``size`` px (Farnebäck by default: fast) and scored with
-    :func:`motion_magnitude`. Frames before the onset score 0. Returns the index of the largest score.
+    :func:`motion_magnitude`. Frames before the onset score 0. Returns the frame AFTER the onset with the largest
+    score (the first one when no frame moved at all: then every score is 0).
     """
     import cv2
 
@@ -138,7 +140,9 @@ def find_apex(aligned: np.ndarray, onset: int = 0, method: str = "farneback", si
     scores = [0.0] * len(a)
     for t in range(onset + 1, len(a)):
         scores[t] = motion_magnitude(optical_flow(small[onset], small[t], method))
-    return ApexSearch(index=int(np.argmax(scores)), scores=[round(s, 5) for s in scores])
+    return ApexSearch(
+        index=onset + 1 + int(np.argmax(scores[onset + 1 :])), scores=[round(s, 5) for s in scores]
+    )
 
 
 def stabilise(frames: np.ndarray, reference: int = 0, work_size: int = 64) -> np.ndarray:

@@ -25,13 +25,16 @@ MAX_CLIP_FRAMES = 1000
 @dataclass
 class Clip:
     """frames: BGR uint8 pictures, all one size; names: where each came from (file, or ``video.mp4#frame``);
-    fps: frames per second when known (video), else None."""
+    fps: frames per second when known (video), else None; problems: what went wrong decoding a video that was
+    read only up to a break (truncated or corrupt), each naming the file and the frames read, for the caller to
+    report (as ``emoscope video`` does)."""
 
     frames: list[np.ndarray]
     names: list[str]
     fps: float | None = None
     source: str = ""
     skipped: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
 
 
 def frame_sort_key(path: Path) -> tuple[int, int, str]:
@@ -88,4 +91,5 @@ def _read_video(p: Path, max_frames: int) -> Clip:
     if not frames:
         raise InputError(p, "no frame could be decoded (empty, truncated or not a video)")
     fps = reader.fps if reader.fps_reported else None
-    return Clip(frames=frames, names=[f"{p}#{i}" for i in range(len(frames))], fps=fps, source=str(p))
+    return Clip(frames=frames, names=[f"{p}#{i}" for i in range(len(frames))], fps=fps, source=str(p),
+                problems=list(reader.problems))  # fmt: skip

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -16,7 +16,8 @@ class MicroResult:
     frame of largest motion (then motion_scores holds every frame's score, px). motion: mean onset->apex flow
     magnitude (px on the 128 px face crop, median displacement removed); below about 0.1 px the two frames hardly
     differ and the reading means little. box / face_score: the face in the onset frame (picture pixels), None when
-    the frames were given aligned. file: where the frames came from.
+    the frames were given aligned. file: where the frames came from. problems: what went wrong reading them (a
+    truncated video read up to the break), each naming the file; empty when nothing did.
     """
 
     label: str
@@ -31,6 +32,7 @@ class MicroResult:
     n_frames: int = 2
     method: str = "tvl1"
     file: str | None = None
+    problems: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -45,6 +47,7 @@ class MicroResult:
             "flow": self.method,
             "box": list(self.box) if self.box is not None else None,
             "face_score": None if self.face_score is None else round(float(self.face_score), 4),
+            "problems": list(self.problems),
         }
         if self.motion_scores is not None:
             d["motion_scores"] = self.motion_scores
@@ -57,6 +60,6 @@ class MicroResult:
         import pandas as pd
 
         d = self.to_dict()
-        row = {k: v for k, v in d.items() if k not in ("probabilities", "motion_scores", "box")}
+        row = {k: v for k, v in d.items() if k not in ("probabilities", "motion_scores", "box", "problems")}
         row.update({f"p_{k}": v for k, v in d["probabilities"].items()})
         return pd.DataFrame([row])

@@ -5,11 +5,66 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-from emoscope.errors import EmoscopeError
+from emoscope.errors import EmoscopeError, InputError
 
 #: the names of emoscope.tasks.micro.loso.RECIPES (kept here so that building the parser does not import torch)
 RECIPE_NAMES = ["default", "augmented", "warp", "mixup", "ststnet_code"]
+
+
+def _int_at_least(low: int):
+    """An argparse ``type``: an integer >= ``low``."""
+
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+        if n < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low}, got {n}")
+        return n
+
+    return parse
+
+
+def _positive_float(text: str) -> float:
+    """An argparse ``type``: a finite number > 0."""
+    v = _float(text)
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return v
+
+
+def _non_negative_float(text: str) -> float:
+    """An argparse ``type``: a finite number >= 0."""
+    v = _float(text)
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return v
+
+
+def _float(text: str) -> float:
+    import math
+
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    return v
+
+
+def _seed_list(text: str) -> list[int]:
+    """An argparse ``type``: ``0,1,2`` -> ``[0, 1, 2]`` (distinct integers)."""
+    try:
+        seeds = [int(s) for s in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be comma-separated integers, got {text!r}") from None
+    if len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"repeats a seed: {text!r}")
+    return seeds
 
 
 def add_train_micro(tsub: argparse._SubParsersAction) -> None:
@@ -31,11 +86,17 @@ def add_train_micro(tsub: argparse._SubParsersAction) -> None:
     m.add_argument("--select-recipe", metavar="NAMES",
                    help="comma-separated candidate recipes: choose one by subject-wise cross-validation on the whole "
                         "composite (--inner-folds parts), then train with it")  # fmt: skip
-    m.add_argument("--inner-folds", type=int, default=4, help="subject-wise parts for --select-recipe")
-    m.add_argument("--jobs", type=int, default=1, help="--select-recipe trainings run in parallel processes")
+    m.add_argument(
+        "--inner-folds", type=_int_at_least(2), default=4, help="subject-wise parts for --select-recipe"
+    )
+    m.add_argument(
+        "--jobs", type=_int_at_least(1), default=1, help="--select-recipe trainings run in parallel processes"
+    )
     m.add_argument("--seed", type=int, default=0)
     m.add_argument(
-        "--seeds", help="comma-separated seeds: one network each, shipped as one averaging ensemble"
+        "--seeds",
+        type=_seed_list,
+        help="comma-separated seeds: one network each, shipped as one averaging ensemble",
     )
     m.add_argument(
         "--loso-json",
@@ -47,29 +108,35 @@ def add_train_micro(tsub: argparse._SubParsersAction) -> None:
 
 
 def run_train_micro(a: argparse.Namespace) -> int:
-    import json
-    from pathlib import Path
-
+    """Run ``emoscope train micro``. Every input (files, names) is checked before any training, and the .onnx and
+    its .json are replaced together only once both are complete."""
     from emoscope.datasets.megc2019 import load_megc2019
-    from emoscope.tasks.micro.export import train_and_export
+    from emoscope.tasks.micro.export import (
+        check_loso_summary,
+        check_model_path,
+        read_loso_summary,
+        temperature_from_predictions,
+        train_and_export,
+    )
+    from emoscope.tasks.micro.loso import check_micro_model
 
-    summary = None
-    if a.loso_json:
-        lines = [ln for ln in Path(a.loso_json).read_text().splitlines() if ln.strip().startswith("{")]
-        if not lines:
-            raise EmoscopeError(
-                f"{a.loso_json}: no JSON line (expected the output of 'emoscope evaluate micro --json')"
-            )
-        summary = json.loads(lines[-1])
-    data = load_megc2019(a.data)
-    seeds = [int(s) for s in a.seeds.split(",")] if a.seeds else a.seed
-    recipe, selection = a.recipe, None
     if a.select_recipe and a.recipe != "default":
         raise EmoscopeError("give --recipe or --select-recipe, not both")
-    if a.select_recipe:
+    cands = _recipe_list(a.select_recipe) if a.select_recipe else None
+    check_micro_model(a.model)
+    check_model_path(a.out)
+    summary = None
+    if a.loso_json:
+        summary = read_loso_summary(a.loso_json)
+        check_loso_summary(summary, a.model, a.loso_json)
+    seeds = a.seeds or a.seed
+    data = load_megc2019(a.data)
+    if a.calibrate_from:  # read (and refused if bad) now, not after the training
+        temperature_from_predictions(a.calibrate_from, a.model, tuple(data.classes), len(a.seeds or []) > 1)
+    recipe, selection = a.recipe, None
+    if cands is not None:
         from emoscope.tasks.micro.loso import select_recipe
 
-        cands = _recipe_list(a.select_recipe)
         recipe, scores = select_recipe(data, a.model, cands, a.seed, inner_folds=a.inner_folds, jobs=a.jobs)
         selection = {"candidates": cands, "inner_folds": a.inner_folds, "seed": a.seed, "scores": scores,
                      "chosen": recipe, "on": f"all {len(data)} samples, subject-wise {a.inner_folds}-fold"}  # fmt: skip
@@ -107,14 +174,20 @@ def add_micro_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_micro(a: argparse.Namespace) -> int:
-    from emoscope.input.clips import read_clip
+    """Run ``emoscope micro``. Exit status: 0 done; 1 the video broke off (truncated / corrupt) and only the frames
+    before were analysed (warned on stderr, and under ``problems`` with --json); 2 bad arguments or input."""
     from emoscope.input.images import read_image
     from emoscope.tasks.micro.predictor import MicroRecognizer
 
     if len(a.inputs) > 2:
         print("emoscope: error: give ONSET APEX (two images) or one clip folder / video", file=sys.stderr)
         return 2
+    if len(a.inputs) == 2 and (a.onset != 0 or a.apex is not None):
+        print("emoscope: error: --onset / --apex choose frames of a clip; with ONSET APEX images give neither",
+              file=sys.stderr)  # fmt: skip
+        return 2
     rec = MicroRecognizer(a.model)
+    problems: list[str] = []
     if len(a.inputs) == 2:
         frames, names = [read_image(a.inputs[0]), read_image(a.inputs[1])], list(a.inputs)
         if frames[0].shape != frames[1].shape:
@@ -123,20 +196,25 @@ def run_micro(a: argparse.Namespace) -> int:
         res = rec.analyze_frames(frames, apex=1, aligned=a.aligned, method=a.flow, names=names)
         res.file = f"{a.inputs[0]} -> {a.inputs[1]}"
     else:
+        from emoscope.input.clips import read_clip
+
         clip = read_clip(a.inputs[0])
+        problems = clip.problems
+        _warn(problems)
         res = rec.analyze_frames(clip.frames, onset=a.onset, apex=a.apex, aligned=a.aligned, method=a.flow,
-                                 names=clip.names)  # fmt: skip
-        res.file = a.inputs[0]
+                                 names=clip.names, source=a.inputs[0])  # fmt: skip
+        res.file, res.problems = a.inputs[0], problems
+    status = 1 if problems else 0
     if a.json:
         print(res.to_json())
-        return 0
+        return status
     probs = "  ".join(f"{k} {v:.2f}" for k, v in res.probabilities.items())
     how = "estimated: largest motion from the onset" if res.apex_estimated else "given"
     print(f"{res.file}: {res.label}  ({probs})")
     print(f"  onset frame {res.onset_frame}, apex frame {res.apex_frame} ({how}), motion {res.motion:.3f} px")
     if res.motion < 0.1:
         print("  note: the two frames hardly differ; the reading means little")
-    return 0
+    return status
 
 
 def add_spot_parser(sub: argparse._SubParsersAction) -> None:
@@ -149,33 +227,44 @@ def add_spot_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--fps",
-        type=float,
+        type=_positive_float,
         help="frames per second (needed for a folder of frames; a video's own by default)",
     )
     p.add_argument(
         "--aligned", action="store_true", help="frames are already face crops (skip face detection)"
     )
     p.add_argument(
-        "--threshold", type=float, help="signal threshold in px (default: robust, from the clip itself)"
+        "--threshold",
+        type=_non_negative_float,
+        help="signal threshold in px (default: robust, from the clip itself)",
     )
     p.add_argument("--all", action="store_true", help="also list movements longer than 0.5 s (macro)")
     p.add_argument("--no-classify", action="store_true", help="only spot, do not classify the intervals")
     p.add_argument("--model", help="micro ONNX model (default: the shipped one)")
-    p.add_argument("--max-frames", type=int, default=20_000, help="longest clip read (frames)")
+    p.add_argument("--max-frames", type=_int_at_least(1), default=20_000, help="longest clip read (frames)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def run_spot(a: argparse.Namespace) -> int:
+    """Run ``emoscope spot``. Exit status: 0 done; 1 the video broke off (truncated / corrupt) and only the frames
+    before were spotted in (warned on stderr, and under ``problems`` with --json); 2 bad arguments or input."""
     import json
 
-    from emoscope.input.clips import read_clip
+    from emoscope.input.clips import MAX_CLIP_FRAMES, read_clip
     from emoscope.tasks.micro.predictor import MicroRecognizer, spot_frames
+    from emoscope.tasks.micro.spotting import min_frames
     from emoscope.tasks.micro.video import spot_video
 
-    clip = read_clip(a.clip, max_frames=a.max_frames)
+    clip = read_clip(a.clip, max_frames=a.max_frames or MAX_CLIP_FRAMES)
+    problems = clip.problems
+    _warn(problems)
     fps = a.fps or clip.fps
     if not fps:
         raise EmoscopeError(f"{a.clip}: the frame rate is unknown: give --fps")
+    need = min_frames(fps)
+    if len(clip.frames) < need:
+        raise InputError(a.clip, f"{len(clip.frames)} frame(s) is too short to spot movements in: at {fps:g} fps "
+                         f"it takes at least {need} frames")  # fmt: skip
     rec = None if a.no_classify else MicroRecognizer(a.model)
     if a.aligned:  # one face, already cropped
         res = spot_frames(
@@ -188,8 +277,8 @@ def run_spot(a: argparse.Namespace) -> int:
     if a.json:
         rows = [{"face_id": fid, **iv.to_dict()} for fid, iv in shown]
         print(json.dumps({"file": a.clip, "n_frames": len(clip.frames), "fps": fps, "faces": sorted(per_face),
-                          "intervals": rows}))  # fmt: skip
-        return 0
+                          "intervals": rows, "problems": problems}))  # fmt: skip
+        return 1 if problems else 0
     print(
         f"{a.clip}: {len(clip.frames)} frames at {fps:g} fps, {len(per_face)} face(s): {len(shown)} interval(s)"
     )
@@ -197,7 +286,12 @@ def run_spot(a: argparse.Namespace) -> int:
         cls = f"  {iv.label} ({iv.probabilities[iv.label]:.2f})" if iv.label else ""
         print(f"  face {fid} {iv.kind}: frames {iv.onset}-{iv.apex}-{iv.offset} (onset-apex-offset), "
               f"{iv.onset_s:.3f}-{iv.offset_s:.3f} s, peak {iv.score:.3f} px{cls}")  # fmt: skip
-    return 0
+    return 1 if problems else 0
+
+
+def _warn(problems: list[str]) -> None:
+    for problem in problems:
+        print(f"emoscope: warning: {problem}", file=sys.stderr)
 
 
 def add_evaluate_micro(tsub: argparse._SubParsersAction) -> None:
@@ -223,18 +317,29 @@ def add_evaluate_micro(tsub: argparse._SubParsersAction) -> None:
                    help="comma-separated candidate recipes, e.g. default,warp: nested LOSO, the recipe is chosen "
                         "inside every fold by subject-wise cross-validation on the other subjects only")  # fmt: skip
     m.add_argument(
-        "--inner-folds", type=int, default=4, help="subject-wise parts of the inner cross-validation"
+        "--inner-folds",
+        type=_int_at_least(2),
+        default=4,
+        help="subject-wise parts of the inner cross-validation",
     )
     m.add_argument("--seed", type=int, default=0)
     m.add_argument(
-        "--seeds", help="comma-separated seeds, e.g. 0,1,2: one full run each, mean and spread reported"
+        "--seeds",
+        type=_seed_list,
+        help="comma-separated seeds, e.g. 0,1,2: one full run each, mean and spread reported",
     )
-    m.add_argument("--epochs", type=int, help="override the recipe's (fixed) number of epochs")
+    m.add_argument("--epochs", type=_int_at_least(1), help="override the recipe's (fixed) number of epochs")
     m.add_argument(
-        "--limit-folds", type=int, default=0, help="run only N folds spread over the subjects (smoke runs)"
+        "--limit-folds",
+        type=_int_at_least(0),
+        default=0,
+        help="run only N folds spread over the subjects (smoke runs)",
     )
     m.add_argument(
-        "--jobs", type=int, default=1, help="folds trained in parallel processes (same numbers for any N)"
+        "--jobs",
+        type=_int_at_least(1),
+        default=1,
+        help="folds trained in parallel processes (same numbers for any N)",
     )
     m.add_argument(
         "--predictions", metavar="CSV", help="write every held-out prediction (one row per sample and seed)"
@@ -261,12 +366,13 @@ def run_evaluate_micro(a: argparse.Namespace) -> int:
         summarize_runs,
     )
 
+    # every argument is checked before the (long) LOSO run
     check_micro_model(a.model)
-    try:
-        seeds = [int(s) for s in a.seeds.split(",")] if a.seeds else [a.seed]
-    except ValueError:
-        print(f"emoscope: error: --seeds must be comma-separated integers, got {a.seeds!r}", file=sys.stderr)
-        return 2
+    seeds = a.seeds or [a.seed]
+    if a.ensemble and len(seeds) < 2:
+        raise EmoscopeError("--ensemble needs two or more --seeds")
+    if a.predictions:
+        _check_writable(a.predictions, "--predictions")
 
     def with_epochs(r):
         return r if a.epochs is None else dataclasses.replace(r, epochs=a.epochs)
@@ -311,8 +417,6 @@ def run_evaluate_micro(a: argparse.Namespace) -> int:
     summary = summarize_runs(results)
     print(format_summary(summary, data.classes))
     if a.ensemble:
-        if len(results) < 2:
-            raise EmoscopeError("--ensemble needs two or more --seeds")
         ens = summarize_runs([ensemble_runs(results)])
         print("\nseed ensemble:")
         print(format_summary(ens, data.classes))
@@ -321,16 +425,34 @@ def run_evaluate_micro(a: argparse.Namespace) -> int:
         }
     if a.predictions:
         import csv
+        import os
 
         rows = [row for r in results for row in r.prediction_rows()]
-        with open(a.predictions, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(rows[0]))
-            w.writeheader()
-            w.writerows(rows)
+        tmp = Path(a.predictions).with_name(Path(a.predictions).name + ".tmp")
+        try:
+            with open(tmp, "w", newline="") as f:
+                w = csv.DictWriter(f, fieldnames=list(rows[0]))
+                w.writeheader()
+                w.writerows(rows)
+            os.replace(tmp, a.predictions)
+        except OSError as e:
+            tmp.unlink(missing_ok=True)
+            raise EmoscopeError(
+                f"--predictions {a.predictions}: cannot be written ({e.strerror or e})"
+            ) from e
         print(f"predictions written to {a.predictions}")
     if a.json:
         print(json.dumps(summary))
     return 0
+
+
+def _check_writable(path: str, option: str) -> None:
+    """Refuse an output file whose folder is missing or which is a folder, before any work is done."""
+    p = Path(path)
+    if p.is_dir():
+        raise EmoscopeError(f"{option} {path}: is a folder, not a file")
+    if not p.parent.is_dir():
+        raise EmoscopeError(f"{option} {path}: the folder {p.parent} does not exist")
 
 
 def _recipe_list(text: str) -> list[str]:

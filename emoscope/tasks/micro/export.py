@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from emoscope.datasets.megc2019 import MicroSet
-from emoscope.errors import EmoscopeError
+from emoscope.errors import EmoscopeError, InputError
 from emoscope.tasks.expression.calibration import fit_temperature, nll
 from emoscope.tasks.micro.loso import RECIPES, MicroRecipe, check_micro_model, train_model
 
@@ -81,19 +81,33 @@ def temperature_from_predictions(
             rows = list(csv.DictReader(f))
     except OSError as e:
         raise EmoscopeError(f"{path}: cannot read the LOSO predictions ({e.strerror or e})") from e
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise InputError(path, f"cannot be read as a CSV file ({e})") from e
     cols = [f"p_{c}" for c in classes]
     if not rows or any(c not in rows[0] for c in [*cols, "true"]):
         raise EmoscopeError(
             f"{path}: not a predictions CSV of 'emoscope evaluate micro' (needs true, {', '.join(cols)})"
         )
+    p_all = np.empty((len(rows), len(cols)))
+    for i, r in enumerate(rows):  # row i + 2 of the file: after the header
+        try:
+            p_all[i] = [float(r[c]) for c in cols]
+        except (TypeError, ValueError):
+            raise InputError(path, f"row {i + 2}: {', '.join(cols)} must be numbers") from None
+        if r["true"] not in classes:
+            raise InputError(
+                path, f"row {i + 2}: true label {r['true']!r} is not one of {', '.join(classes)}"
+            )
+        if not (np.isfinite(p_all[i]).all() and (p_all[i] >= 0).all() and abs(p_all[i].sum() - 1) < 1e-3):
+            raise InputError(path, f"row {i + 2}: {', '.join(cols)} are not probabilities summing to 1")
     if ensemble:
-        by_name: dict[str, list[dict[str, str]]] = {}
-        for r in rows:
-            by_name.setdefault(r.get("name", ""), []).append(r)
-        probs = np.array([[np.mean([float(r[c]) for r in rs]) for c in cols] for rs in by_name.values()])
-        y = np.array([classes.index(rs[0]["true"]) for rs in by_name.values()])
+        by_name: dict[str, list[int]] = {}
+        for i, r in enumerate(rows):
+            by_name.setdefault(r.get("name", ""), []).append(i)
+        probs = np.array([p_all[idx].mean(axis=0) for idx in by_name.values()])
+        y = np.array([classes.index(rows[idx[0]]["true"]) for idx in by_name.values()])
     else:
-        probs = np.array([[float(r[c]) for c in cols] for r in rows])
+        probs = p_all
         y = np.array([classes.index(r["true"]) for r in rows])
     logits = np.log(np.clip(probs, 1e-12, 1.0))
     t = fit_temperature(logits, y)
@@ -102,6 +116,51 @@ def temperature_from_predictions(
     return {"temperature": round(t, 4), "calibrated_on": f"{path.name}: {kind} held-out LOSO predictions of "
             f"{model}, seeds {','.join(seeds)} (n={len(y)})", "nll_before": nll(logits, y, 1.0),
             "nll_after": nll(logits, y, t)}  # fmt: skip
+
+
+def read_loso_summary(path: str | Path) -> dict[str, Any]:
+    """The LOSO figures printed by ``emoscope evaluate micro --json``: the last line of the file that starts with
+    ``{`` (the file may hold the whole console output). Raises :class:`InputError` naming the file when it cannot be
+    read or holds no such JSON object."""
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(p, f"cannot be read ({getattr(e, 'strerror', None) or e})") from e
+    lines = [ln for ln in text.splitlines() if ln.strip().startswith("{")]
+    if not lines:
+        raise InputError(p, "no JSON line (expected the output of 'emoscope evaluate micro --json')")
+    try:
+        summary = json.loads(lines[-1])
+    except json.JSONDecodeError as e:
+        raise InputError(p, f"its last JSON line is not valid JSON ({e})") from e
+    if not isinstance(summary, dict):
+        raise InputError(
+            p, "its last JSON line is not an object (expected 'emoscope evaluate micro --json' output)"
+        )
+    return summary
+
+
+def check_loso_summary(summary: dict[str, Any], model: str, source: str | Path = "the LOSO summary") -> None:
+    """Raise :class:`EmoscopeError` unless ``summary`` holds the LOSO figures (uf1, uar) of ``model``."""
+    if summary.get("model") not in (None, model):
+        raise EmoscopeError(f"{source}: the LOSO summary is of {summary.get('model')}, not of {model}")
+    bad = [k for k in ("uf1", "uar") if not isinstance(summary.get(k), (int, float))]
+    if bad:
+        raise EmoscopeError(f"{source}: the LOSO summary lacks the figure(s) {', '.join(bad)}")
+
+
+def check_model_path(out: str | Path) -> Path:
+    """The ``.onnx`` path a model is written to (its metadata goes beside it as ``.json``): refused when it does
+    not end in ``.onnx`` or is a folder."""
+    p = Path(out)
+    if p.suffix.lower() != ".onnx":
+        raise EmoscopeError(
+            f"{p}: the model file must end in .onnx (its metadata is written beside it as .json)"
+        )
+    if p.is_dir():
+        raise EmoscopeError(f"{p}: is a folder, not a model file")
+    return p
 
 
 def train_and_export(
@@ -120,6 +179,9 @@ def train_and_export(
     seed: one seed, or several: then one network per seed, exported as one :class:`SeedEnsemble` graph.
     selection: how ``recipe`` was chosen (:func:`~emoscope.tasks.micro.loso.select_recipe`), stored as
     ``recipe_selection``.
+
+    Every input is checked before the training. Both files are written under temporary names and moved into place
+    at the end, the ``.json`` last: a failure never leaves a new network beside old metadata (or the reverse).
     """
     seeds = [seed] if isinstance(seed, int) else [int(s) for s in seed]
     if not seeds:
@@ -128,6 +190,14 @@ def train_and_export(
     if recipe not in RECIPES:
         raise EmoscopeError(f"unknown recipe {recipe!r}; known: {sorted(RECIPES)}")
     rec: MicroRecipe = RECIPES[recipe]
+    out = check_model_path(out)
+    if loso_summary is not None:
+        check_loso_summary(loso_summary, model)
+    calibration = None
+    if predictions_csv is not None:
+        calibration = temperature_from_predictions(
+            predictions_csv, model, tuple(data.classes), len(seeds) > 1
+        )
     old = torch.get_num_threads()
     torch.set_num_threads(1)  # the same arithmetic as the LOSO folds
     try:
@@ -135,9 +205,11 @@ def train_and_export(
         net = nets[0] if len(nets) == 1 else SeedEnsemble(nets).eval()
     finally:
         torch.set_num_threads(old)
-    out = Path(out)
-    export_micro_onnx(net, out)
     import dataclasses
+
+    jpath = out.with_suffix(".json")
+    onnx_tmp = out.with_name(out.name + ".partial")
+    json_tmp = jpath.with_name(jpath.name + ".tmp")
 
     meta: dict[str, Any] = {
         "format": 1,
@@ -158,16 +230,21 @@ def train_and_export(
         "command": " ".join(["emoscope", *sys.argv[1:]]) if sys.argv and "emoscope" in sys.argv[0] else None,
         "torch": torch.__version__,
     }
-    if predictions_csv is not None:
-        meta.update(temperature_from_predictions(predictions_csv, model, tuple(data.classes), len(seeds) > 1))
+    if calibration is not None:
+        meta.update(calibration)
     if loso_summary is not None:
-        if loso_summary.get("model") not in (None, model):
-            raise EmoscopeError(f"the LOSO summary is of {loso_summary.get('model')}, not of {model}")
         keys = ("uf1", "uf1_std", "uar", "uar_std", "seeds", "recipe", "n", "folds", "per_dataset")
         meta["loso"] = {k: loso_summary[k] for k in keys if k in loso_summary}
-    meta.update(onnx_sha256=hashlib.sha256(out.read_bytes()).hexdigest(), onnx_bytes=out.stat().st_size)
-    jpath = out.with_suffix(".json")
-    tmp = jpath.with_name(jpath.name + ".tmp")
-    tmp.write_text(json.dumps(meta, indent=2))
-    os.replace(tmp, jpath)
+    try:
+        export_micro_onnx(net, onnx_tmp)
+        blob = onnx_tmp.read_bytes()
+        meta.update(onnx_sha256=hashlib.sha256(blob).hexdigest(), onnx_bytes=len(blob))
+        json_tmp.write_text(json.dumps(meta, indent=2))
+        os.replace(onnx_tmp, out)
+        os.replace(json_tmp, jpath)
+    except BaseException:
+        stray = onnx_tmp.with_name(onnx_tmp.name + ".tmp")  # export_micro_onnx's own temporary file
+        for tmp in (onnx_tmp, stray, json_tmp):
+            tmp.unlink(missing_ok=True)
+        raise
     return meta

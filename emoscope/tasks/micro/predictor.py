@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from emoscope.errors import InputError
 from emoscope.faces.detect import FaceDetector
 from emoscope.features.micro import CROP_SIZE, align_clip, find_apex, micro_input, stabilise
 from emoscope.outputs.micro_results import MicroResult
@@ -22,6 +23,9 @@ from emoscope.tasks.micro.spotting import SpotConfig, SpotResult
 from emoscope.tasks.micro.spotting import spot as spot_aligned
 
 DEFAULT_MICRO_MODEL = WEIGHTS_DIR / "micro.onnx"
+#: Apex search: when no frame after the onset moved more than this (px, :func:`find_apex` scores), the clip is still
+#: (identical frames score about 1e-4; a micro-expression 0.1 px or more) and no apex can be estimated.
+STILL_MOTION = 1e-3
 
 
 class MicroRecognizer:
@@ -42,18 +46,28 @@ class MicroRecognizer:
             raise FileNotFoundError(
                 f"{meta_path}: model metadata (classes, temperature) not found beside the model"
             )
-        self.meta: dict[str, Any] = json.loads(meta_path.read_text())
-        if self.meta.get("task") != "micro":
-            raise ValueError(
-                f"{self.model_path}: not a micro-expression model (task {self.meta.get('task')!r})"
-            )
-        self.classes: tuple[str, ...] = tuple(self.meta["classes"])
-        self.temperature = float(self.meta.get("temperature", 1.0)) if calibrated else 1.0
-        self.input_size = int(self.meta.get("input_size", 28))
+        try:
+            self.meta: dict[str, Any] = json.loads(meta_path.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise InputError(meta_path, f"model metadata cannot be read as JSON ({e})") from e
+        if not isinstance(self.meta, dict) or self.meta.get("task") != "micro":
+            task = self.meta.get("task") if isinstance(self.meta, dict) else None
+            raise InputError(self.model_path, f"not a micro-expression model (task {task!r})")
+        try:
+            self.classes: tuple[str, ...] = tuple(str(c) for c in self.meta["classes"])
+            self.temperature = float(self.meta.get("temperature", 1.0)) if calibrated else 1.0
+            self.input_size = int(self.meta.get("input_size", 28))
+        except (KeyError, TypeError, ValueError) as e:
+            raise InputError(
+                meta_path, f"model metadata lacks valid classes / temperature / input_size ({e!r})"
+            ) from e
         so = ort.SessionOptions()
         if threads:
             so.intra_op_num_threads = threads
-        self._session = ort.InferenceSession(str(self.model_path), so, providers=["CPUExecutionProvider"])
+        try:
+            self._session = ort.InferenceSession(str(self.model_path), so, providers=["CPUExecutionProvider"])
+        except Exception as e:  # onnxruntime raises its own types (InvalidProtobuf, Fail, ...)
+            raise InputError(self.model_path, f"cannot be loaded as an ONNX model ({e})") from e
 
     def predict_proba(self, flow: np.ndarray) -> np.ndarray:
         """``(N, 3, 28, 28)`` (or one ``(3, 28, 28)``) float32 input in [0, 1] -> ``(N, K)`` probabilities."""
@@ -95,12 +109,18 @@ class MicroRecognizer:
         detector: FaceDetector | None = None,
         method: str = "tvl1",
         names: Sequence[str] | None = None,
+        source: str | None = None,
     ) -> MicroResult:
         """Micro-expression of a clip: ``frames[onset]`` to ``frames[apex]``; with ``apex=None`` the apex is the
-        frame of largest motion from the onset (:func:`~emoscope.features.micro.find_apex`; the choice and
-        the motion scores are in the result)."""
-        if len(frames) < 2:
-            raise ValueError(f"a clip needs at least 2 frames (onset and apex), got {len(frames)}")
+        frame of largest motion after the onset (:func:`~emoscope.features.micro.find_apex`; the choice and
+        the motion scores are in the result).
+
+        source: what the clip is called in error messages (its folder or video file). Raises
+        :class:`~emoscope.errors.InputError` naming it when the clip has fewer than 2 frames, the onset or apex is
+        outside the clip, the apex is not after the onset, or (apex estimated) no frame after the onset moved.
+        """
+        where = source or "clip"
+        check_onset_apex(len(frames), onset, apex, where)
         if aligned:
             crops = aligned_crops(frames, aligned=True)
             box, score = None, None
@@ -112,10 +132,9 @@ class MicroRecognizer:
         if apex is None:
             search = find_apex(crops, onset)
             apex, scores = search.index, search.scores
-        if not 0 <= apex < len(crops) or apex == onset:
-            raise ValueError(
-                f"apex frame {apex} must differ from the onset {onset} and lie in the clip (T={len(crops)})"
-            )
+            if max(scores[onset + 1 :]) < STILL_MOTION:
+                raise InputError(where, f"no frame after the onset frame {onset} differs from it: the apex cannot "
+                                 "be estimated (give the apex frame)")  # fmt: skip
         mi = micro_input(crops[onset], crops[apex], method)
         p = self.predict_proba(mi.input)[0]
         return MicroResult(
@@ -131,6 +150,28 @@ class MicroRecognizer:
             n_frames=len(frames),
             method=method,
         )
+
+
+def check_onset_apex(n_frames: int, onset: int, apex: int | None, source: str = "clip") -> None:
+    """Raise :class:`~emoscope.errors.InputError` naming ``source`` unless a clip of ``n_frames`` frames has an
+    onset frame with a later frame, and ``apex`` (None: to be estimated) lies after the onset inside the clip."""
+    last = n_frames - 1
+    if n_frames < 2:
+        raise InputError(source, f"a clip needs at least 2 frames (onset and apex), it has {n_frames}")
+    if not 0 <= onset <= last:
+        raise InputError(source, f"onset frame {onset} is outside the clip (frames 0-{last})")
+    if apex is None:
+        if onset == last:
+            raise InputError(
+                source, f"onset frame {onset} is the last frame: no frame after it can be the apex"
+            )
+        return
+    if not 0 <= apex <= last:
+        raise InputError(source, f"apex frame {apex} is outside the clip (frames 0-{last})")
+    if apex == onset:
+        raise InputError(source, f"apex frame {apex} must differ from the onset frame {onset}")
+    if apex < onset:
+        raise InputError(source, f"apex frame {apex} comes before the onset frame {onset}")
 
 
 def aligned_crops(

@@ -26,6 +26,8 @@ your own labelled clips with :func:`fit_threshold` and score with :func:`emoscop
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -82,7 +84,7 @@ class SpottedInterval:
 @dataclass
 class SpotResult:
     """All intervals of one clip, the per-frame signal ``S`` (px; NaN where undefined, near the ends) and the
-    threshold used."""
+    threshold used (inf when the clip is too short to spot in: :func:`min_frames`)."""
 
     intervals: list[SpottedInterval]
     signal: np.ndarray
@@ -96,8 +98,42 @@ class SpotResult:
         return [iv for iv in self.intervals if iv.kind == "micro"]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"fps": self.fps, "k": self.k, "threshold": round(float(self.threshold), 5),
-                "intervals": [iv.to_dict() for iv in self.intervals], "config": asdict(self.config)}  # fmt: skip
+        """JSON-ready: undefined values (signal near the ends, the threshold of a too-short clip) are None."""
+        return {"fps": self.fps, "k": self.k, "threshold": _finite(self.threshold, 5),
+                "intervals": [iv.to_dict() for iv in self.intervals], "config": asdict(self.config),
+                "signal": [_finite(v, 5) for v in np.asarray(self.signal, np.float64)]}  # fmt: skip
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), allow_nan=False)
+
+    def to_dataframe(self):  # -> pandas.DataFrame
+        """One row per interval: onset, apex, offset (frames), onset_s, apex_s, offset_s, score, kind, label and,
+        when classified, p_<class>..."""
+        import pandas as pd
+
+        rows = []
+        for iv in self.intervals:
+            d = iv.to_dict()
+            probs = d.pop("probabilities") or {}
+            d.update({f"p_{k}": v for k, v in probs.items()})
+            rows.append(d)
+        cols = ["onset", "apex", "offset", "onset_s", "apex_s", "offset_s", "score", "kind", "label"]
+        return pd.DataFrame(rows, columns=None if rows else cols)
+
+
+def _finite(v: float, decimals: int) -> float | None:
+    v = float(v)
+    return round(v, decimals) if math.isfinite(v) else None
+
+
+def min_frames(fps: float, cfg: SpotConfig = SpotConfig()) -> int:
+    """Fewest frames :func:`spot` can find anything in at ``fps``: ``2k + 1`` (``k`` frames = ``k_seconds``); a
+    shorter clip gives no interval."""
+    return 2 * _window(fps, cfg) + 1
+
+
+def _window(fps: float, cfg: SpotConfig) -> int:
+    return max(1, round(cfg.k_seconds * fps))
 
 
 def _small(frames: np.ndarray, size: int) -> list[np.ndarray]:
@@ -204,8 +240,8 @@ def spot(
         raise ValueError(f"aligned frames must be (T, S, S) grey, got shape {a.shape}")
     if fps <= 0:
         raise ValueError(f"fps must be positive, got {fps}")
-    k = max(1, round(cfg.k_seconds * fps))
-    if len(a) < 2 * k + 1:
+    k = _window(fps, cfg)
+    if len(a) < min_frames(fps, cfg):
         return SpotResult([], np.full(len(a), np.nan), float("inf"), fps, k, cfg)
     sig = spot_signal(a, k, cfg) if signal is None else np.asarray(signal, np.float64)
     sig = median_smooth(sig, cfg.median_frames)
