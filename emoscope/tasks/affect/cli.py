@@ -123,6 +123,8 @@ def add_train_va(tsub: argparse._SubParsersAction) -> None:
     v.add_argument("--threads", type=int, default=0, help="CPU threads for PyTorch (0 = default)")
     v.add_argument("--seed", type=int, default=0)
     v.add_argument("--limit", type=int, default=0, help="train on a random subset of N rows (smoke runs)")
+    v.add_argument("--overwrite", action="store_true",
+                   help="replace the run already in OUT (its checkpoints and log are deleted when training starts)")  # fmt: skip
 
 
 def run_train_va(a: argparse.Namespace) -> int:
@@ -133,7 +135,7 @@ def run_train_va(a: argparse.Namespace) -> int:
                         val_images=a.val_images, model=a.model, widths=widths, init=a.init, epochs=a.epochs,
                         batch_size=a.batch_size, lr=a.lr, weight_decay=a.weight_decay, augment=not a.no_augment,
                         device=a.device, threads=a.threads, seed=a.seed, limit=a.limit)  # fmt: skip
-    best = train_va(cfg)
+    best = train_va(cfg, overwrite=a.overwrite)
     print(
         f"best epoch {best.get('epoch')}: val mean CCC={best['val_mean_ccc']:.4f}; weights in {a.out}/best.pt"
     )

@@ -26,12 +26,20 @@ import torch
 import torch.nn.functional as F
 
 from emoscope.datasets.affectnet import AffectSet, load_affectnet
+from emoscope.errors import EmoscopeError, InputError
 from emoscope.models import create_model
 from emoscope.tasks.affect.va import va_report
 from emoscope.tasks.expression.augment import augment_batch
-from emoscope.tasks.expression.train import network_state, resolve_device
+from emoscope.tasks.expression.train import (
+    brief_reason,
+    check_run_folder,
+    network_state,
+    read_checkpoint,
+    resolve_device,
+)
 
 VA_HEADS = {"va": ("valence", "arousal")}
+VA_RUN_FILES = ("best.pt", "last.pt", "log.jsonl")  # a folder holding any of these holds a VA training run
 
 
 @dataclass
@@ -97,11 +105,16 @@ def predict_va(
 
 
 def _init_from(model: torch.nn.Module, checkpoint: str | Path) -> None:
-    ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    ck = read_checkpoint(checkpoint, ("state_dict",), "an expression best.pt (--init)")
     state = {k: v for k, v in network_state(ck).items() if not k.startswith("heads.")}
-    missing, unexpected = model.load_state_dict(state, strict=False)
+    try:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    except RuntimeError as e:  # same names, other shapes
+        raise InputError(checkpoint, f"trunk does not match ({brief_reason(e)})") from e
     if unexpected or any(not k.startswith("heads.") for k in missing):
-        raise ValueError(f"{checkpoint}: trunk does not match (missing {missing}, unexpected {unexpected})")
+        raise InputError(
+            checkpoint, f"trunk does not match (missing {missing[:3]}, unexpected {unexpected[:3]})"
+        )
 
 
 def _atomic_save(obj: Any, path: Path) -> None:
@@ -118,18 +131,26 @@ def load_va_data(cfg: VATrainConfig) -> tuple[AffectSet, AffectSet]:
     return train, val
 
 
-def train_va(cfg: VATrainConfig) -> dict[str, Any]:
+def train_va(cfg: VATrainConfig, overwrite: bool = False) -> dict[str, Any]:
     """Train; writes ``config.json``, ``best.pt`` (best mean validation CCC), ``last.pt``, ``log.jsonl`` into
     ``cfg.out``. Returns the best epoch's log row (``val_valence_ccc``, ``val_arousal_ccc``, ``val_mean_ccc``,
-    ``val_valence_rmse``, ``val_arousal_rmse``, ...)."""
+    ``val_valence_rmse``, ``val_arousal_rmse``, ...).
+
+    The data and the model are checked before anything is written. An ``out`` that already holds a run is refused
+    unless ``overwrite`` (its checkpoints and log are deleted once the new run is ready to start)."""
     out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
+    check_run_folder(
+        out, overwrite=overwrite, files=VA_RUN_FILES, hint="choose another --out, or pass --overwrite"
+    )
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     device = resolve_device(cfg.device)
     torch.manual_seed(cfg.seed)
-    train, val = load_va_data(cfg)
-    model = build_va_model(cfg.model, cfg.widths)
+    try:
+        model = build_va_model(cfg.model, cfg.widths)
+    except KeyError as e:
+        raise EmoscopeError(f"--model: {e.args[0]}") from e
+    train, val = load_va_data(cfg)  # before anything is written: bad data leaves no run folder behind
     if cfg.init:
         _init_from(model, cfg.init)
     model = model.to(device)
@@ -139,13 +160,15 @@ def train_va(cfg: VATrainConfig) -> dict[str, Any]:
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps, pct_start=0.2
     )
+    out.mkdir(parents=True, exist_ok=True)
+    for f in (*VA_RUN_FILES, "config.json"):  # only an earlier run's, with overwrite (checked above)
+        (out / f).unlink(missing_ok=True)
     (out / "config.json").write_text(json.dumps({**asdict(cfg), "n_train": n, "n_val": len(val),
                                                  "command": " ".join(sys.argv), "torch": torch.__version__,
                                                  "python": platform.python_version()}, indent=2))  # fmt: skip
     images_t = torch.from_numpy(train.images)
     y_t = torch.from_numpy(train.va.astype(np.float32))
     best: dict[str, Any] = {"val_mean_ccc": -2.0}
-    (out / "log.jsonl").write_text("")
     for epoch in range(cfg.epochs):
         model.train()
         perm = torch.from_numpy(np.random.default_rng(cfg.seed * 100_003 + epoch).permutation(n))
@@ -189,12 +212,27 @@ def train_va(cfg: VATrainConfig) -> dict[str, Any]:
 
 
 def load_va_checkpoint(path: str | Path) -> torch.nn.Module:
-    """Rebuild the VA network of a ``best.pt`` written by :func:`train_va` (eval mode)."""
-    ck = torch.load(path, map_location="cpu", weights_only=False)
+    """Rebuild the VA network of a ``best.pt`` written by :func:`train_va` (eval mode); a file that is not one is
+    an :class:`InputError` naming it."""
+    return _va_model(_read_va_checkpoint(path), path)
+
+
+def _read_va_checkpoint(path: str | Path) -> dict[str, Any]:
+    ck = read_checkpoint(
+        path, ("model_name", "state_dict", "epoch"), "a best.pt written by 'emoscope train va'"
+    )
     if ck.get("task") != "va":
-        raise ValueError(f"{path}: not a valence/arousal checkpoint (written by 'emoscope train va')")
-    model = build_va_model(ck["model_name"], ck.get("widths"))
-    model.load_state_dict(ck["state_dict"])
+        raise InputError(path, "not a valence/arousal checkpoint (written by 'emoscope train va')")
+    return ck
+
+
+def _va_model(ck: dict[str, Any], path: str | Path) -> torch.nn.Module:
+    try:
+        model = build_va_model(ck["model_name"], ck.get("widths"))
+        model.load_state_dict(ck["state_dict"])
+    except Exception as e:  # noqa: BLE001 - unknown architecture, wrong shapes ...: the checkpoint does not fit
+        why = brief_reason(e)
+        raise InputError(path, f"its weights do not fit a {ck['model_name']!r} network ({why})") from e
     return model.eval()
 
 
@@ -209,30 +247,47 @@ class _VAOutput(torch.nn.Module):
 
 def export_va(checkpoint: str | Path, out: str | Path, opset: int = 17) -> dict[str, Any]:
     """``best.pt`` -> ``out`` (.onnx; input ``pixels`` ``(N, 1, 48, 48)``, output ``va`` ``(N, 2)`` in [-1, 1]) and
-    its metadata ``.json`` beside it; the ONNX graph is checked against PyTorch. Returns the metadata."""
-    import onnxruntime as ort
-
-    ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    model = load_va_checkpoint(checkpoint)
-    size = model.config.input_size
+    its metadata ``.json`` beside it; the ONNX graph is checked against PyTorch. Returns the metadata.
+    The checkpoint is read before anything is written; both files are written to temporaries beside ``out`` and
+    renamed at the end (the .json last); a failure removes the temporaries and leaves ``out`` as it was."""
+    ck = _read_va_checkpoint(checkpoint)
+    model = _va_model(ck, checkpoint)
     out = Path(out)
+    if out.is_dir():
+        raise InputError(out, "is a folder; the output must be an .onnx file path")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
-    torch.onnx.export(_VAOutput(model), torch.rand(2, 1, size, size) * 255, str(tmp), input_names=["pixels"],
+    meta_path = out.with_suffix(".json")
+    tmp_meta = meta_path.with_name(meta_path.name + ".tmp")
+    try:
+        meta = _write_va_onnx(model, ck, tmp, opset)
+        tmp_meta.write_text(json.dumps(meta, indent=2))
+        os.replace(tmp, out)
+        os.replace(tmp_meta, meta_path)
+    finally:
+        tmp.unlink(missing_ok=True)
+        tmp_meta.unlink(missing_ok=True)
+    return meta
+
+
+def _write_va_onnx(model: torch.nn.Module, ck: dict[str, Any], path: Path, opset: int) -> dict[str, Any]:
+    """Export ``model`` to ``path``, check it against PyTorch; returns its metadata."""
+    import onnxruntime as ort
+
+    size = model.config.input_size
+    torch.onnx.export(_VAOutput(model), torch.rand(2, 1, size, size) * 255, str(path), input_names=["pixels"],
                       output_names=["va"], opset_version=opset,
                       dynamic_axes={"pixels": {0: "batch"}, "va": {0: "batch"}}, dynamo=False)  # fmt: skip
     x = (torch.rand(8, size, size) * 255).to(torch.uint8).numpy()
     ref = predict_va(model, x, torch.device("cpu"))
-    got = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"]).run(
+    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
         None, {"pixels": x[:, None].astype(np.float32)}
     )[0]
     if float(np.abs(ref - got).max()) > 1e-3:
-        tmp.unlink()
         raise RuntimeError(
             f"ONNX export of the VA model differs from PyTorch by {float(np.abs(ref - got).max())}"
         )
-    os.replace(tmp, out)
-    meta = {
+    return {
         "format": 1,
         "task": "va",
         "model_name": ck["model_name"],
@@ -246,11 +301,6 @@ def export_va(checkpoint: str | Path, out: str | Path, opset: int = 17) -> dict[
         "trained_epoch": ck["epoch"],
         "val": ck.get("val"),
         "train_config": ck.get("config"),
-        "onnx_sha256": hashlib.sha256(out.read_bytes()).hexdigest(),
-        "onnx_bytes": out.stat().st_size,
+        "onnx_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "onnx_bytes": path.stat().st_size,
     }
-    meta_path = out.with_suffix(".json")
-    tmp_meta = meta_path.with_name(meta_path.name + ".tmp")
-    tmp_meta.write_text(json.dumps(meta, indent=2))
-    os.replace(tmp_meta, meta_path)
-    return meta

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -12,9 +14,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from emoscope.datasets import load_fer2013, load_ferplus
+from emoscope.datasets import FaceSet, load_fer2013, load_ferplus
+from emoscope.errors import DatasetError, InputError
 from emoscope.tasks.expression.calibration import fit_temperature, nll
-from emoscope.tasks.expression.train import load_checkpoint, predict_logits
+from emoscope.tasks.expression.train import checkpoint_model, predict_logits, read_checkpoint
 
 
 class _TupleOutputs(torch.nn.Module):
@@ -86,16 +89,62 @@ def export_and_calibrate(
     int8: quantise with :func:`quantize_int8`, its activation ranges fixed on 512 FER2013 *training* images.
     With ``ferplus`` data the compound-expression rule is fitted on FER+ Valid too (metadata key ``compound``, see
     :func:`emoscope.tasks.affect.compound.fit_compound_entry`). Returns the metadata.
+
+    The checkpoints and data folders are read before anything is written; the files are built in a temporary
+    folder beside ``out`` and moved into place only at the end (the .json last), so a failure leaves an earlier
+    model at ``out`` as it was and no stray files. Bad inputs raise :class:`InputError` / :class:`DatasetError`.
     """
+    paths = [Path(checkpoint)] if isinstance(checkpoint, str | Path) else [Path(c) for c in checkpoint]
+    out = Path(out)
+    # every input is checked before anything is written: a bad one never costs the model already at ``out``
+    if not paths:
+        raise InputError(out, "no checkpoint to export")
+    if out.is_dir():
+        raise InputError(out, "is a folder; the output must be an .onnx file path")
+    if int8 and not fer2013:
+        raise DatasetError("int8 quantisation needs FER2013 training images (--fer2013-data / fer2013=...)")
+    cks = [read_checkpoint(c) for c in paths]
+    nets = [checkpoint_model(ck, c) for ck, c in zip(cks, paths, strict=True)]
+    try:
+        model = nets[0] if len(nets) == 1 else ExpressionEnsemble(nets).eval()
+    except ValueError as e:
+        raise InputError(", ".join(map(str, paths)), str(e)) from e
+    sources = {"fer2013": (fer2013, load_fer2013), "ferplus": (ferplus, load_ferplus)}
+    vals = {h: loader(src, "val") for h, (src, loader) in sources.items() if src and h in model.config.heads}
+    calibration = None
+    if int8:
+        train = load_fer2013(fer2013, "train")
+        calibration = train.images[np.random.default_rng(0).permutation(len(train))[:512]]
+    # built in a temporary folder beside ``out``; the .onnx, then the .json, are moved into place at the very end
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        meta = _export_calibrated(paths, cks, model, work / out.name, vals, ferplus if "ferplus" in vals else None,
+                                  default_head, calibration, tta)  # fmt: skip
+        os.replace(work / out.name, out)
+        os.replace((work / out.name).with_suffix(".json"), out.with_suffix(".json"))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return meta
+
+
+def _export_calibrated(
+    paths: list[Path],
+    cks: list[dict[str, Any]],
+    model: torch.nn.Module,
+    out: Path,
+    vals: dict[str, FaceSet],
+    ferplus: str | None,
+    default_head: str,
+    calibration: np.ndarray | None,
+    tta: bool,
+) -> dict[str, Any]:
+    """The work of :func:`export_and_calibrate` on checked inputs: writes ``out`` and its .json (and, with int8
+    ``calibration`` images, the intermediate float model beside them)."""
     from emoscope.tasks.expression.predictor import ExpressionRecognizer
 
-    paths = [checkpoint] if isinstance(checkpoint, str | Path) else list(checkpoint)
-    cks = [torch.load(c, map_location="cpu", weights_only=False) for c in paths]
-    nets = [load_checkpoint(c) for c in paths]
-    model = nets[0] if len(nets) == 1 else ExpressionEnsemble(nets).eval()
     ck = cks[0]
-    out = Path(out)
-    fp32 = out.with_name(out.stem + ".fp32.onnx") if int8 else out
+    fp32 = out.with_name(out.stem + ".fp32.onnx") if calibration is not None else out
     export_onnx(model, fp32)
     _check_onnx_matches(model, fp32)
     meta: dict[str, Any] = {
@@ -105,7 +154,9 @@ def export_and_calibrate(
         "input": "pixels",
         "input_size": model.config.input_size,
         "input_description": "(N, 1, 48, 48) float32 grey pixel values 0..255 of an aligned face crop",
-        "default_head": default_head if default_head in model.config.heads else next(iter(model.config.heads)),
+        "default_head": default_head
+        if default_head in model.config.heads
+        else next(iter(model.config.heads)),
         "heads": {h: {"classes": list(c), "temperature": 1.0} for h, c in model.config.heads.items()},
         "tta": tta,
         "trained_epoch": ck["epoch"],
@@ -118,21 +169,13 @@ def export_and_calibrate(
         for k in ("trained_epoch", "train_config"):
             meta.pop(k)
     _write_meta(meta, fp32)
-    if int8:
-        if not fer2013:
-            raise ValueError("int8 quantisation needs FER2013 training images (fer2013=...)")
-        train = load_fer2013(fer2013, "train")
-        pick = np.random.default_rng(0).permutation(len(train))[:512]
-        quantize_int8(fp32, out, train.images[pick])
+    if calibration is not None:
+        quantize_int8(fp32, out, calibration)
         fp32.unlink()
         fp32.with_suffix(".json").unlink()
         meta["quantized"] = QUANTIZED + ", activation ranges from 512 FER2013 training images"
-    sources = {"fer2013": (fer2013, load_fer2013), "ferplus": (ferplus, load_ferplus)}
-    for h, entry in meta["heads"].items():
-        path, loader = sources.get(h, (None, None))
-        if not (path and loader):
-            continue
-        val = loader(path, "val")
+    for h, val in vals.items():
+        entry = meta["heads"][h]
         keep = val.labels >= 0
         y = val.labels[keep]
         logits = ExpressionRecognizer(out, head=h, calibrated=False, tta=tta).logits(val.images[keep])
@@ -140,7 +183,7 @@ def export_and_calibrate(
         entry.update(temperature=round(t, 4), calibrated_on=f"{val.name} (n={int(keep.sum())})",
                      val_accuracy=float((logits.argmax(1) == y).mean()),
                      val_nll_before=nll(logits, y, 1.0), val_nll_after=nll(logits, y, t))  # fmt: skip
-    if ferplus and "ferplus" in meta["heads"]:
+    if ferplus:
         from emoscope.tasks.affect.compound import fit_compound_entry
 
         _write_meta(meta, out)  # the temperatures, which the compound rule's validation report uses
@@ -149,7 +192,7 @@ def export_and_calibrate(
         except ValueError as e:  # e.g. a validation split without compound examples: export without the rule
             import warnings
 
-            warnings.warn(f"compound rule not fitted: {e}", stacklevel=2)
+            warnings.warn(f"compound rule not fitted: {e}", stacklevel=3)
     _write_meta(meta, out)
     return meta
 
@@ -169,14 +212,18 @@ def _check_onnx_matches(model: torch.nn.Module, path: Path) -> None:
 
 
 def _write_meta(meta: dict[str, Any], onnx_path: Path) -> None:
-    meta.update(onnx_sha256=hashlib.sha256(onnx_path.read_bytes()).hexdigest(), onnx_bytes=onnx_path.stat().st_size)
+    meta.update(
+        onnx_sha256=hashlib.sha256(onnx_path.read_bytes()).hexdigest(), onnx_bytes=onnx_path.stat().st_size
+    )
     path = onnx_path.with_suffix(".json")
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(meta, indent=2))
     os.replace(tmp, path)
 
 
-QUANTIZED = "int8 static QDQ (per-channel weights stored as uint8, zero point 128: no saturation on any x86 CPU)"
+QUANTIZED = (
+    "int8 static QDQ (per-channel weights stored as uint8, zero point 128: no saturation on any x86 CPU)"
+)
 
 
 def quantize_int8(fp32_model: str | Path, out: str | Path, calibration_images: np.ndarray) -> Path:

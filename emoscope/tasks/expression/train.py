@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from emoscope.datasets import FaceSet, load_fer2013, load_ferplus, match_images, vote_distribution
-from emoscope.errors import DatasetError
+from emoscope.errors import DatasetError, EmoscopeError, InputError
 from emoscope.models import create_model, get_config
 from emoscope.tasks.expression.augment import augment_batch
 
@@ -55,6 +55,59 @@ class TrainConfig:
     init: str | None = None  # warm start: weights of a best.pt (new optimizer and schedule; a "second cycle")
     warmup: float = 0.15  # fraction of the one-cycle schedule spent raising the learning rate
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+# a folder holding any of these holds a training run
+RUN_FILES = ("best.pt", "last.pt", "log.jsonl", "log.csv")
+BEST_KEYS = ("model_name", "heads", "state_dict", "epoch", "config")  # what a best.pt holds
+LAST_KEYS = ("model", "optimizer", "scheduler", "epoch", "best")  # what a last.pt holds
+
+
+def brief_reason(e: BaseException) -> str:
+    """``"Type: first sentence of the message"`` of an exception (some torch messages run to a paragraph)."""
+    first = (str(e).strip().splitlines() or [""])[0].split(". ")[0]
+    return f"{type(e).__name__}: {first[:160]}"
+
+
+def check_run_folder(out: str | Path, resume: bool = False, overwrite: bool = False, files: tuple[str, ...] = RUN_FILES,
+                     hint: str = "continue it with --resume, or choose another --out") -> list[Path]:  # fmt: skip
+    """The run files already in ``out``; an :class:`EmoscopeError` when there are some and neither ``resume`` nor
+    ``overwrite`` allows using the folder (a new run never mixes its checkpoints and logs with an earlier one's)."""
+    found = [Path(out) / f for f in files if (Path(out) / f).exists()]
+    if found and not (resume or overwrite):
+        raise EmoscopeError(
+            f"{out}: already holds a training run ({', '.join(f.name for f in found)}); {hint}"
+        )
+    return found
+
+
+def read_checkpoint(path: str | Path, keys: tuple[str, ...] = BEST_KEYS,
+                    what: str = "a best.pt written by 'emoscope train expression'") -> dict[str, Any]:  # fmt: skip
+    """``torch.load`` a checkpoint on the CPU; a missing, unreadable or foreign file (no ``keys``) is an
+    :class:`InputError` naming the file."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(p, "checkpoint not found" if not p.exists() else "is not a file")
+    try:
+        ck = torch.load(p, map_location="cpu", weights_only=False)
+    except Exception as e:  # noqa: BLE001 - pickle, zip and torch errors alike: the file is not a checkpoint
+        why = brief_reason(e)
+        raise InputError(p, f"not a readable checkpoint, expected {what} ({why})") from e
+    missing = [k for k in keys if k not in ck] if isinstance(ck, dict) else list(keys)
+    if missing:
+        raise InputError(p, f"not {what} (it lacks {', '.join(missing)})")
+    return ck
+
+
+def checkpoint_model(ck: dict[str, Any], path: str | Path) -> torch.nn.Module:
+    """Rebuild the network of a ``best.pt`` read by :func:`read_checkpoint` (eval mode, on the CPU)."""
+    try:
+        model = create_model(ck["model_name"], heads={k: tuple(v) for k, v in ck["heads"].items()})
+        model.load_state_dict(network_state(ck))
+    except Exception as e:  # noqa: BLE001 - unknown architecture, wrong shapes ...: the checkpoint does not fit
+        why = brief_reason(e)
+        raise InputError(path, f"its weights do not fit a {ck['model_name']!r} network ({why})") from e
+    return model.eval()
 
 
 def _atomic_save(obj: Any, path: Path) -> None:
@@ -93,7 +146,9 @@ def load_training_data(cfg: TrainConfig) -> tuple[dict[str, np.ndarray], dict[st
             ok = idx >= 0
             q[ok] = vote_distribution(fp.votes)[idx[ok]]
             m[ok] = fp.labels[idx[ok]] >= 0
-            print(f"matched {ok.sum()}/{len(images)} FER2013 training images to FER+ ({m.sum()} with emotion votes)")
+            print(
+                f"matched {ok.sum()}/{len(images)} FER2013 training images to FER+ ({m.sum()} with emotion votes)"
+            )
     elif cfg.labels == "ferplus":
         if not cfg.ferplus:
             raise DatasetError("--labels ferplus needs the FER+ data path")
@@ -108,12 +163,16 @@ def load_training_data(cfg: TrainConfig) -> tuple[dict[str, np.ndarray], dict[st
         rng = np.random.default_rng(cfg.seed)
         pick = np.sort(rng.permutation(len(images))[: cfg.limit])
         arrays = {k: v[pick] for k, v in arrays.items()}
-        val = {k: v.subset(np.sort(rng.permutation(len(v))[: max(cfg.limit // 4, 16)])) for k, v in val.items()}
+        val = {
+            k: v.subset(np.sort(rng.permutation(len(v))[: max(cfg.limit // 4, 16)])) for k, v in val.items()
+        }
     return arrays, val
 
 
 @torch.no_grad()
-def predict_logits(model: torch.nn.Module, images: np.ndarray, device: torch.device, batch: int = 512) -> dict[str, np.ndarray]:
+def predict_logits(
+    model: torch.nn.Module, images: np.ndarray, device: torch.device, batch: int = 512
+) -> dict[str, np.ndarray]:
     """Run a PyTorch expression model on ``(N, 48, 48)`` uint8 images -> ``{head: (N, K) logits}``."""
     model.eval()
     outs: dict[str, list[np.ndarray]] = {}
@@ -136,22 +195,30 @@ def _validate(model: torch.nn.Module, val: dict[str, FaceSet], device: torch.dev
     return res
 
 
-def train(cfg: TrainConfig, resume: bool = False) -> dict[str, Any]:
+def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False) -> dict[str, Any]:
     """Train; writes ``config.json``, ``last.pt`` (every epoch, for ``resume``), ``best.pt`` (best validation
-    score), ``log.jsonl`` and ``log.csv`` into ``cfg.out``. Returns the best epoch's log row."""
+    score), ``log.jsonl`` and ``log.csv`` into ``cfg.out``. Returns the best epoch's log row.
+
+    The data, the model and (with ``resume``) ``last.pt`` are checked before anything is written. An ``out``
+    that already holds a run is refused unless ``resume`` (continue it from its ``last.pt``) or ``overwrite``
+    (delete its checkpoints and logs, once the new run is ready to start) is given."""
     from tqdm import tqdm
 
     out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
+    check_run_folder(out, resume=resume, overwrite=overwrite)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     device = resolve_device(cfg.device)
     use_bf16 = cfg.amp == "bf16" or (
-        cfg.amp == "auto" and (device.type == "cuda" or torch.backends.mkldnn.is_available() and _cpu_has_bf16())
+        cfg.amp == "auto"
+        and (device.type == "cuda" or torch.backends.mkldnn.is_available() and _cpu_has_bf16())
     )
     torch.manual_seed(cfg.seed)
-    arrays, val = load_training_data(cfg)
-    heads = dict(get_config(cfg.model).heads)
+    try:
+        heads = dict(get_config(cfg.model).heads)
+    except KeyError as e:
+        raise EmoscopeError(f"--model: {e.args[0]}") from e
+    arrays, val = load_training_data(cfg)  # before anything is written: bad data leaves no run folder behind
     if cfg.labels == "fer2013":
         heads = {"fer2013": heads["fer2013"]}
     elif cfg.labels == "ferplus":
@@ -169,8 +236,9 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict[str, Any]:
     )  # fmt: skip
     n = len(arrays["images"])
     steps = math.ceil(n / cfg.batch_size)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps,
-                                                pct_start=cfg.warmup)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps, pct_start=cfg.warmup
+    )
     ema = None
     if cfg.ema > 0:
         ema = torch.optim.swa_utils.AveragedModel(
@@ -180,14 +248,15 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict[str, Any]:
     cw = cw.to(device) if cw is not None else None
     start_epoch, best = 0, {"val_score": -1.0}
     if resume and (out / "last.pt").exists():
-        ck = torch.load(out / "last.pt", map_location=device, weights_only=False)
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
-        sched.load_state_dict(ck["scheduler"])
-        if ema is not None and ck.get("ema") is not None:
-            ema.load_state_dict(ck["ema"])
-        start_epoch, best = ck["epoch"] + 1, ck["best"]
+        start_epoch, best = _resume(out, cfg, heads, model, opt, sched, ema)
         print(f"resumed from {out / 'last.pt'} at epoch {start_epoch}")
+    elif resume and not overwrite and check_run_folder(out, resume=True):
+        raise EmoscopeError(f"{out}: --resume needs {out / 'last.pt'}, which is missing (the folder holds "
+                            "another run's files; choose another --out)")  # fmt: skip
+    out.mkdir(parents=True, exist_ok=True)
+    if overwrite and start_epoch == 0:  # the earlier run's files go only once the new run is ready to start
+        for f in (*RUN_FILES, "config.json"):
+            (out / f).unlink(missing_ok=True)
     (out / "config.json").write_text(json.dumps({**asdict(cfg), "heads": {k: list(v) for k, v in heads.items()},
                                                  "command": " ".join(sys.argv), "torch": torch.__version__,
                                                  "python": platform.python_version()}, indent=2))  # fmt: skip
@@ -200,12 +269,23 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict[str, Any]:
         model.train()
         perm = torch.from_numpy(np.random.default_rng(cfg.seed * 100_003 + epoch).permutation(n))
         gen = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
-        torch.manual_seed(cfg.seed * 100_003 + epoch)  # dropout: per-epoch seed, so resume == uninterrupted run
+        # dropout: per-epoch seed, so resume == uninterrupted run
+        torch.manual_seed(cfg.seed * 100_003 + epoch)
         t0, tot, cnt = time.time(), 0.0, 0
-        bar = tqdm(range(steps), desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, mininterval=2.0, file=sys.stderr)
+        bar = tqdm(
+            range(steps),
+            desc=f"epoch {epoch + 1}/{cfg.epochs}",
+            leave=False,
+            mininterval=2.0,
+            file=sys.stderr,
+        )
         for b in bar:
             idx = perm[b * cfg.batch_size : (b + 1) * cfg.batch_size]
-            x = augment_batch(images_t[idx].float().unsqueeze(1), gen).to(device).contiguous(memory_format=torch.channels_last)
+            x = (
+                augment_batch(images_t[idx].float().unsqueeze(1), gen)
+                .to(device)
+                .contiguous(memory_format=torch.channels_last)
+            )
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
                 outs = model(x)
             loss = torch.zeros((), device=device)
@@ -240,8 +320,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict[str, Any]:
             _atomic_save({"model_name": cfg.model, "heads": heads, "state_dict": eval_model.state_dict(),
                           "epoch": epoch + 1, "val": row, "config": asdict(cfg)}, out / "best.pt")  # fmt: skip
         _atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                      "ema": ema.state_dict() if ema is not None else None, "epoch": epoch, "best": best},
-                     out / "last.pt")  # fmt: skip
+                      "ema": ema.state_dict() if ema is not None else None, "epoch": epoch, "best": best,
+                      "model_name": cfg.model, "heads": heads}, out / "last.pt")  # fmt: skip
         with open(out / "log.jsonl", "a") as f:
             f.write(json.dumps(row) + "\n")
         new_csv = not (out / "log.csv").exists()
@@ -256,6 +336,38 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict[str, Any]:
         if cfg.extra.get("stop_after") and epoch + 1 >= cfg.extra["stop_after"]:
             break  # simulated interruption (tests of resume)
     return best
+
+
+def _resume(out: Path, cfg: TrainConfig, heads: dict[str, Any], model: torch.nn.Module,
+            opt: torch.optim.Optimizer, sched: Any, ema: Any) -> tuple[int, dict[str, Any]]:  # fmt: skip
+    """Load ``out/last.pt`` into the model, optimizer, schedule and EMA; returns (next epoch, best row so far).
+    A corrupt file or one of another architecture / label set is an :class:`InputError` naming it."""
+    path = out / "last.pt"
+    ck = read_checkpoint(path, LAST_KEYS, "a last.pt written by 'emoscope train expression'")
+    started = ck.get("model_name")
+    if started is None:  # a last.pt from before model_name was saved in it: the run's config.json tells
+        try:
+            started = json.loads((out / "config.json").read_text()).get("model")
+        except (OSError, ValueError, AttributeError):
+            started = None
+    if started is not None and started != cfg.model:
+        raise InputError(path, f"the run was started with --model {started}, not {cfg.model}: resume it with "
+                               f"--model {started}, or train {cfg.model} into another --out")  # fmt: skip
+    saved_heads = ck.get("heads")
+    if saved_heads is not None and set(saved_heads) != set(heads):
+        raise InputError(path, f"the run trained the heads {sorted(saved_heads)}, not {sorted(heads)}: resume it "
+                               "with the same --labels")  # fmt: skip
+    try:
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        sched.load_state_dict(ck["scheduler"])
+        if ema is not None and ck.get("ema") is not None:
+            ema.load_state_dict(ck["ema"])
+    except (RuntimeError, ValueError, KeyError, TypeError) as e:
+        why = brief_reason(e)
+        raise InputError(path, f"does not fit this run's --model {cfg.model} / --labels {cfg.labels} / --ema "
+                               f"({why})") from e  # fmt: skip
+    return ck["epoch"] + 1, ck["best"]
 
 
 def _load_init(model: torch.nn.Module, path: str, name: str) -> None:
@@ -297,8 +409,6 @@ def network_state(ck: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_checkpoint(path: str | Path, device: str = "cpu") -> torch.nn.Module:
-    """Rebuild the model saved in a ``best.pt`` checkpoint (eval mode)."""
-    ck = torch.load(path, map_location=device, weights_only=False)
-    model = create_model(ck["model_name"], heads={k: tuple(v) for k, v in ck["heads"].items()})
-    model.load_state_dict(network_state(ck))
-    return model.eval()
+    """Rebuild the model saved in a ``best.pt`` checkpoint (eval mode); a file that is not one is an
+    :class:`InputError` naming it."""
+    return checkpoint_model(read_checkpoint(path), path).to(device)
