@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,10 @@ from emoscope.errors import InputError
 from emoscope.input.images import MAX_IMAGE_PIXELS, read_image
 from emoscope.outputs.results import FaceResult, ImageResult
 from emoscope.tasks.expression.predictor import ExpressionRecognizer
+
+#: What :meth:`Analyzer.analyze` and :meth:`Analyzer.analyze_aligned` take, in words (used in error messages).
+ACCEPTED_IMAGES = ("a file path (str or os.PathLike) or a numpy array of shape (H, W) grey, (H, W, 1), (H, W, 3) BGR "
+                   "or (H, W, 4) BGRA")  # fmt: skip
 
 
 class Analyzer:
@@ -58,7 +63,12 @@ class Analyzer:
         if isinstance(image, np.ndarray):
             if image.size == 0:
                 raise InputError(file or "<array>", "image has no pixels")
-            return image, file
+            return _checked_array(image, file), file
+        if isinstance(image, (bytes, bytearray, memoryview)):
+            raise TypeError(f"image must be {ACCEPTED_IMAGES}; got {type(image).__name__} (decode encoded bytes "
+                            "with emoscope.input.images.read_image_bytes first)")  # fmt: skip
+        if not isinstance(image, (str, os.PathLike)):
+            raise TypeError(f"image must be {ACCEPTED_IMAGES}; got {type(image).__name__}")
         return read_image(image, max_pixels=self.max_pixels), file or str(image)
 
     def _faces(self, crops: list[np.ndarray], boxes: list[tuple[int, int, int, int]], scores: list[float]) -> list[FaceResult]:
@@ -78,7 +88,8 @@ class Analyzer:
 
     def analyze(self, image: np.ndarray | str | Path, *, file: str | None = None) -> ImageResult:
         """Find every face in ``image`` (a path, or an ``(H, W)`` grey / ``(H, W, 3)`` BGR array), align it to the
-        training framing and classify it. No face -> ``faces == []``. Unreadable file -> :class:`InputError`."""
+        training framing and classify it. No face -> ``faces == []``. Unreadable file -> :class:`InputError`; another
+        type -> TypeError, an array of another shape or dtype -> ValueError (see :data:`ACCEPTED_IMAGES`)."""
         from emoscope.faces.align import align_face
 
         img, file = self._load(image, file)
@@ -88,10 +99,25 @@ class Analyzer:
         return ImageResult(file=file, faces=faces, width=img.shape[1], height=img.shape[0])
 
     def analyze_aligned(self, image: np.ndarray | str | Path, *, file: str | None = None) -> ImageResult:
-        """Classify an image that already is a face crop (the whole image is the face, box = the image)."""
+        """Classify an image that already is a face crop (the whole image is the face, box = the image). Takes what
+        :meth:`analyze` takes."""
         img, file = self._load(image, file)
         h, w = img.shape[:2]
         return ImageResult(file=file, faces=self._faces([img], [(0, 0, w, h)], [1.0]), width=w, height=h)
+
+
+def _checked_array(image: np.ndarray, file: str | None) -> np.ndarray:
+    """``image`` if it is a picture the pipeline takes (see :data:`ACCEPTED_IMAGES`), else a ValueError saying so."""
+    what = f"{file}: " if file else ""
+    shape_ok = image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (1, 3, 4))
+    if not shape_ok:
+        raise ValueError(f"{what}image array must be (H, W) grey, (H, W, 1), (H, W, 3) BGR or (H, W, 4) BGRA; got "
+                         f"shape {image.shape}" + (" (one image at a time)" if image.ndim == 4 else ""))  # fmt: skip
+    numeric = image.dtype == bool or np.issubdtype(image.dtype, np.integer) or np.issubdtype(image.dtype, np.floating)
+    if not numeric:
+        raise ValueError(f"{what}image array must hold numbers (uint8, uint16, bool or float in [0, 1]); got dtype "
+                         f"{image.dtype}")  # fmt: skip
+    return image
 
 
 _DEFAULT: dict[str, Analyzer] = {}

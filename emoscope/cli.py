@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from emoscope.errors import EmoscopeError
@@ -34,6 +35,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--limit", type=int, default=0, help="train on a random subset of N images (smoke runs)")
     e.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    e.add_argument("--overwrite", action="store_true",
+                   help="replace the run already in OUT (its checkpoints and logs are deleted when training starts)")  # fmt: skip
     e.add_argument("--init", help="start from the weights of a best.pt (same --model) with a new schedule")
     e.add_argument("--warmup", type=float, default=0.15, help="fraction of the schedule raising the learning rate")
     from emoscope.tasks.micro.cli import add_train_micro
@@ -60,7 +63,7 @@ def _run_train(a: argparse.Namespace) -> int:
         label_smoothing=a.label_smoothing, balance=a.balance, ema=a.ema, amp=a.amp, device=a.device,
         threads=a.threads, seed=a.seed, limit=a.limit, init=a.init, warmup=a.warmup,
     )  # fmt: skip
-    best = train(cfg, resume=a.resume)
+    best = train(cfg, resume=a.resume, overwrite=a.overwrite)
     print(f"best epoch {best.get('epoch')}: val_score={best.get('val_score', float('nan')):.4f}; weights in {a.out}/best.pt")
     return 0
 
@@ -103,6 +106,10 @@ def _run_evaluate(a: argparse.Namespace) -> int:
     from emoscope.evaluation.metrics import format_report
     from emoscope.tasks.expression.evaluate import evaluate_expression
 
+    if a.confusion_png:  # a bad output path is reported now, not after the whole evaluation
+        from emoscope.outputs.files import check_output_path
+
+        check_output_path(a.confusion_png, "--confusion-png")
     rep, classes = evaluate_expression(a.dataset, a.data, a.split, a.model, a.head, a.threads, a.protocol)
     proto = f", {rep['protocol']} protocol" if "protocol" in rep else ""
     print(format_report(rep, classes, f"{a.dataset} {a.split} ({rep['head']} head{proto}, model {rep['model']})"))
@@ -176,7 +183,7 @@ def _iter_inputs(inputs: list[str]):
         if p.is_dir():
             files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
             if not files:
-                yield str(p), f"{p}: folder contains no image files"
+                yield str(p), "folder contains no image files"
             for f in files:
                 yield str(f), None
         else:
@@ -192,6 +199,10 @@ def _run_predict(a: argparse.Namespace) -> int:
     from emoscope.outputs.results import ImageResult
     from emoscope.tasks.expression.predictor import ExpressionRecognizer
 
+    if a.annotate:  # checked once here, not failed once per input
+        from emoscope.outputs.files import check_output_dir
+
+        check_output_dir(a.annotate, "--annotate")
     analyzer = Analyzer(ExpressionRecognizer(a.model, head=a.head, threads=a.threads), affect=a.affect,
                         va_model=a.va_model)  # fmt: skip
     n_ok = n_all = 0
@@ -347,6 +358,15 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _os_error_message(e: OSError) -> str:
+    """``<file>: <reason>`` for an OSError: the destination of a two-file operation (a rename), else its file;
+    the error's own text when it names no file."""
+    name = e.filename2 if e.filename2 is not None else e.filename
+    if name is None or not e.strerror:
+        return str(e)
+    return f"{os.fsdecode(name) if isinstance(name, bytes) else name}: {e.strerror}"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from emoscope.tasks.affect.cli import run_calibrate
@@ -357,8 +377,11 @@ def main(argv: list[str] | None = None) -> int:
                 "batch": _run_batch}
     try:
         return handlers[args.command](args)
-    except (EmoscopeError, FileNotFoundError) as e:
+    except EmoscopeError as e:
         print(f"emoscope: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # e.g. an output that could not be written: a message naming the file, no traceback
+        print(f"emoscope: error: {_os_error_message(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("emoscope: interrupted", file=sys.stderr)

@@ -2,7 +2,8 @@
 
 Every image enters emoscope through :func:`read_image` / :func:`read_image_bytes`, which
 
-* check the file exists, is not empty and is an image (by decoding it, not by its name);
+* check the file exists, is a regular file (not a device, pipe or socket, which could block or never end), is not
+  empty, not larger than ``MAX_FILE_BYTES`` and is an image (by decoding it, not by its name);
 * refuse images larger than ``max_pixels`` *before* decoding them (decompression bombs);
 * apply the EXIF orientation;
 * convert any colour mode (grey, grey+alpha, palette, RGBA, CMYK, 16-bit, float) to 8-bit BGR or grey.
@@ -18,6 +19,8 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
+import stat
 import warnings
 from pathlib import Path
 
@@ -29,6 +32,9 @@ from emoscope.errors import InputError
 
 #: Default ceiling on the number of pixels of an input image (about 8k x 8k).
 MAX_IMAGE_PIXELS = 64_000_000
+#: Ceiling on the size of an image file, checked before reading it: 200 MB is far above any photo (a 64-megapixel
+#: uncompressed 8-bit RGB TIFF is 192 MB) and keeps a wrong or endless file from filling the memory.
+MAX_FILE_BYTES = 200_000_000
 
 
 def read_image(path: str | os.PathLike, *, grey: bool = False, max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
@@ -37,14 +43,26 @@ def read_image(path: str | os.PathLike, *, grey: bool = False, max_pixels: int =
     Returns ``(H, W, 3)`` uint8 BGR (OpenCV order), or ``(H, W)`` uint8 when ``grey`` is true.
     """
     p = Path(path)
-    if not p.exists():
-        raise InputError(p, "file does not exist")
-    if p.is_dir():
-        raise InputError(p, "is a directory, not an image file")
     try:
-        data = p.read_bytes()
+        mode = p.stat().st_mode
+    except FileNotFoundError:
+        raise InputError(p, "file does not exist") from None
     except OSError as e:
         raise InputError(p, f"cannot be read ({e.strerror or e})") from e
+    if stat.S_ISDIR(mode):
+        raise InputError(p, "is a directory, not an image file")
+    if not stat.S_ISREG(mode):  # /dev/zero never ends, a FIFO blocks until someone writes to it
+        raise InputError(p, "is not a regular file (a device, pipe or socket), not an image file")
+    try:
+        with p.open("rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > MAX_FILE_BYTES:
+                raise InputError(p, f"file is too large: {size:,} bytes (limit {MAX_FILE_BYTES:,})")
+            data = f.read(MAX_FILE_BYTES + 1)  # the file may have grown since
+    except OSError as e:
+        raise InputError(p, f"cannot be read ({e.strerror or e})") from e
+    if len(data) > MAX_FILE_BYTES:
+        raise InputError(p, f"file is too large: over {MAX_FILE_BYTES:,} bytes (limit {MAX_FILE_BYTES:,})")
     return read_image_bytes(data, name=str(p), grey=grey, max_pixels=max_pixels)
 
 
@@ -71,7 +89,8 @@ def read_image_bytes(
     except UnidentifiedImageError as e:
         raise InputError(name, "not an image, or an image format that cannot be decoded") from e
     except Image.DecompressionBombError as e:
-        raise InputError(name, f"image is too large to decode safely ({e})") from e
+        # Pillow's own ceiling (2 x Image.MAX_IMAGE_PIXELS), met in Image.open before ours when max_pixels is above it
+        raise InputError(name, _bomb_problem(e, max_pixels)) from e
     except (OSError, SyntaxError, ValueError) as e:
         raise InputError(name, f"image is corrupt or truncated ({e})") from e
     with contextlib.suppress(Exception):  # a broken EXIF block must not lose the picture
@@ -86,6 +105,14 @@ def read_image_bytes(
     if arr.ndim == 2:
         arr = np.repeat(arr[:, :, None], 3, axis=2)
     return np.ascontiguousarray(arr)
+
+
+def _bomb_problem(e: Exception, max_pixels: int) -> str:
+    """The problem of an image refused by Pillow's decompression-bomb check, in the words of our own check."""
+    limit = min(max_pixels, 2 * (Image.MAX_IMAGE_PIXELS or 0)) or max_pixels
+    m = re.search(r"\((\d+) pixels\)", str(e))  # "Image size (N pixels) exceeds limit of L pixels, ..."
+    count = f"{int(m.group(1)):,} pixels" if m else "more pixels than can be decoded safely"
+    return f"image is too large: {count} (limit {limit:,}); resize it first"
 
 
 def _to_uint8(img: Image.Image) -> np.ndarray:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from emoscope.outputs.files import OutputError, atomic_path
 from emoscope.outputs.results import ImageResult
 
 #: BGR colour per emotion (shared by annotated images and, later, videos and plots).
@@ -46,12 +46,10 @@ def draw_results(image: np.ndarray, result: ImageResult, bars: int = 3) -> np.nd
 def save_image_atomic(image: np.ndarray, path: str | Path) -> Path:
     """Encode and write ``image`` so that ``path`` is either absent or complete (never half-written)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     ext = path.suffix.lower() if path.suffix.lower() in (".jpg", ".jpeg", ".png", ".bmp", ".webp") else ".png"
     ok, buf = cv2.imencode(ext, image)
     if not ok:
-        raise OSError(f"{path}: could not encode the annotated image")
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(buf.tobytes())
-    os.replace(tmp, path)
+        raise OutputError(path, "could not encode the annotated image")
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(buf.tobytes())
     return path

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from emoscope.outputs.annotate import COLOURS, draw_results
-from emoscope.outputs.files import temporary_path
+from emoscope.outputs.files import OutputError, temporary_path
 from emoscope.outputs.results import ImageResult
 
 #: Codec (FourCC) per file extension: MPEG-4 part 2 in .mp4 / .mov / .m4v, Motion-JPEG in .avi (both are in
@@ -68,7 +68,12 @@ class AnnotatedVideoWriter:
             raise ValueError(f"{self.path}: frame rate must be positive, got {fps}")
         self.size = (int(size[0]), int(size[1]))
         self.fps = float(fps)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.is_dir():
+            raise OutputError(self.path, "is a folder, not a video file")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise OutputError(self.path, f"cannot create its folder ({e.strerror or e}: {e.filename})") from e
         self._tmp = temporary_path(self.path)
         self._writer = cv2.VideoWriter(
             str(self._tmp), cv2.VideoWriter_fourcc(*CODECS[ext]), self.fps, self.size
@@ -77,8 +82,8 @@ class AnnotatedVideoWriter:
             self._writer.release()
             with contextlib.suppress(OSError):
                 self._tmp.unlink()
-            raise OSError(
-                f"{self.path}: cannot open a video writer ({CODECS[ext]} at {self.size[0]}x{self.size[1]})"
+            raise OutputError(
+                self.path, f"cannot open a video writer ({CODECS[ext]} at {self.size[0]}x{self.size[1]})"
             )
         self.frames = 0
         self._done = False
@@ -102,10 +107,13 @@ class AnnotatedVideoWriter:
         try:
             self._writer.release()
             if self.frames == 0:
-                raise OSError(f"{self.path}: no frame to write")
+                raise OutputError(self.path, "no frame to write")
             if not self._tmp.is_file() or self._tmp.stat().st_size == 0:
-                raise OSError(f"{self.path}: the video encoder wrote nothing")
-            os.replace(self._tmp, self.path)
+                raise OutputError(self.path, "the video encoder wrote nothing")
+            try:
+                os.replace(self._tmp, self.path)
+            except OSError as e:
+                raise OutputError(self.path, f"cannot be written ({e.strerror or e})") from e
         except BaseException:
             with contextlib.suppress(OSError):
                 self._tmp.unlink()

@@ -4,6 +4,8 @@ The shipped model lives in ``emoscope/weights/``: ``expression.onnx`` (input ``p
 grey pixel values in [0, 255], outputs: one ``(N, K)`` logit tensor per head) and ``expression.json`` (the class
 names of each head, the calibration temperatures fitted on the validation split, the scores and the command that
 produced them).
+
+A model that cannot be used raises a :class:`ModelError` naming the file (or the option) and what is wrong.
 """
 
 from __future__ import annotations
@@ -15,10 +17,28 @@ from typing import Any
 
 import numpy as np
 
+from emoscope.errors import ModelError, ModelNotFoundError, UnknownHeadError
 from emoscope.faces.preprocess import prepare_faces
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"
 DEFAULT_MODEL = WEIGHTS_DIR / "expression.onnx"
+
+
+def _load_meta(meta_path: Path) -> dict[str, Any]:
+    """Read and check a model's metadata ``.json``: ``heads`` maps head names to ``{"classes": [...], ...}``."""
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise ModelError(meta_path, f"model metadata is not valid JSON ({e})") from e
+    except (OSError, UnicodeDecodeError) as e:
+        raise ModelError(meta_path, f"model metadata cannot be read ({e})") from e
+    heads = meta.get("heads") if isinstance(meta, dict) else None
+    if not isinstance(heads, dict) or not heads:
+        raise ModelError(meta_path, "model metadata has no 'heads' object (head name -> classes)")
+    for name, h in heads.items():
+        if not isinstance(h, dict) or not isinstance(h.get("classes"), list) or not h["classes"]:
+            raise ModelError(meta_path, f"model metadata: head {name!r} has no list of 'classes'")
+    return meta
 
 
 def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -51,24 +71,43 @@ class ExpressionRecognizer:
         self.model_path = Path(model) if model else DEFAULT_MODEL
         meta_path = self.model_path.with_suffix(".json")
         if not self.model_path.is_file():
-            raise FileNotFoundError(f"{self.model_path}: expression model not found")
+            folder = self.model_path.is_dir()
+            raise ModelNotFoundError(self.model_path, "is a folder, not a model" if folder else "expression model not found")
         if not meta_path.is_file():
-            raise FileNotFoundError(f"{meta_path}: model metadata (classes, temperature) not found beside the model")
-        self.meta: dict[str, Any] = json.loads(meta_path.read_text())
+            raise ModelNotFoundError(meta_path, "model metadata (classes, temperature) not found beside it")
+        self.meta: dict[str, Any] = _load_meta(meta_path)
         heads = self.meta["heads"]
         self.head = head or self.meta.get("default_head", next(iter(heads)))
         if self.head not in heads:
-            raise KeyError(f"model {self.model_path.name} has no head {self.head!r}; heads: {sorted(heads)}")
-        self.classes: tuple[str, ...] = tuple(heads[self.head]["classes"])
-        self.temperature = float(heads[self.head].get("temperature", 1.0)) if calibrated else 1.0
-        self.input_size = int(self.meta.get("input_size", 48))
+            raise UnknownHeadError(self.model_path, f"the model has no head {self.head!r} (--head); heads: "
+                                   + ", ".join(sorted(heads)))  # fmt: skip
+        try:
+            self.classes: tuple[str, ...] = tuple(str(c) for c in heads[self.head]["classes"])
+            self.temperature = float(heads[self.head].get("temperature", 1.0)) if calibrated else 1.0
+            self.input_size = int(self.meta.get("input_size", 48))
+        except (TypeError, ValueError) as e:
+            raise ModelError(meta_path, f"model metadata has a bad temperature or input_size ({e})") from e
+        if not (self.temperature > 0) or self.input_size < 1:
+            raise ModelError(meta_path, f"model metadata: temperature ({self.temperature}) and input_size "
+                             f"({self.input_size}) must be positive")  # fmt: skip
         self.tta = bool(self.meta.get("tta", False)) if tta is None else tta
+        if threads is not None and threads < 0:
+            raise ModelError(f"threads={threads}", "the number of ONNX Runtime threads must be >= 0")
         so = ort.SessionOptions()
         if threads:
             so.intra_op_num_threads = threads
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self._session = ort.InferenceSession(str(self.model_path), so, providers=["CPUExecutionProvider"])
+        try:
+            self._session = ort.InferenceSession(str(self.model_path), so, providers=["CPUExecutionProvider"])
+        except Exception as e:
+            # onnxruntime's own error types (InvalidProtobuf, Fail, InvalidGraph, ...) derive from Exception only
+            why = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise ModelError(self.model_path, f"not a readable ONNX model ({why})") from e
         self._input = self._session.get_inputs()[0].name
+        outputs = [o.name for o in self._session.get_outputs()]
+        if self.head not in outputs:
+            raise ModelError(self.model_path, f"the ONNX graph has no output {self.head!r} for that head of its "
+                             f"metadata; outputs: {', '.join(outputs)}")  # fmt: skip
 
     def logits(self, faces: Sequence[np.ndarray] | np.ndarray, batch_size: int = 256) -> np.ndarray:
         """Raw logits of the chosen head, ``(N, K)``. ``faces``: crops of any size/colour, or an ``(N, 1, 48, 48)``

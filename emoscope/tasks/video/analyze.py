@@ -160,10 +160,20 @@ class VideoAnalyzer:
         progress: True for a progress bar on stderr (frames/s, time left), or a callable ``(frames_done, total)``.
         max_frames: stop after this many frames.
 
-        Raises :class:`emoscope.errors.InputError` (naming the file) when the source cannot be read at all; a
+        Raises :class:`emoscope.outputs.files.OutputError` (naming the file) at once when ``annotated`` cannot be
+        written, :class:`emoscope.errors.InputError` (naming the file) when the source cannot be read at all; a
         source that breaks off later gives a partial result with ``complete == False`` and the reason in
         ``problems``.
         """
+        if annotated is not None:  # a bad output path is reported before any frame is analysed
+            from emoscope.outputs.files import check_output_path
+
+            try:
+                check_output_path(annotated, "the annotated video")
+            except BaseException:
+                if isinstance(source, VideoReader):
+                    source.close()
+                raise
         reader = source if isinstance(source, VideoReader) else open_video(source, max_frames=max_frames)
         if isinstance(source, VideoReader) and max_frames is not None:
             reader.max_frames = max_frames

@@ -14,6 +14,17 @@ from pathlib import Path
 from emoscope.tasks.video.analyze import DEFAULT_EVERY, DEFAULT_SMOOTHING
 
 
+def _positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {n}")
+    return n
+
+
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "video",
@@ -46,7 +57,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         action="store_true",
         help="also spot micro-expressions on each face and classify them (negative / positive / surprise)",
     )
-    p.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
+    p.add_argument("--max-frames", type=_positive_int, metavar="N", help="stop after N frames")
     p.add_argument("--model", help="an exported .onnx expression model (default: the shipped one)")
     p.add_argument("--head", help="label set: ferplus (8 emotions, default) or fer2013 (7)")
     p.add_argument("--threads", type=int, default=1, help="ONNX Runtime threads (default 1: small batches)")
@@ -118,10 +129,11 @@ def _summary_lines(res) -> list[str]:
 
 def run(a: argparse.Namespace) -> int:
     """Run ``emoscope video``. Exit status: 0 done; 1 the video broke off (truncated / corrupt) but the frames
-    before were analysed and written; 2 bad arguments or an unreadable input; 130 interrupted (outputs hold the
-    frames analysed before)."""
+    before were analysed and written; 2 bad arguments, an unreadable input or an output that could not be written
+    (the others are written); 130 interrupted (outputs hold the frames analysed before)."""
     from emoscope.api import Analyzer
     from emoscope.input.video import open_camera, open_video
+    from emoscope.outputs.files import OutputError, check_distinct_outputs, check_output_path
     from emoscope.outputs.video import CODECS
     from emoscope.tasks.expression.predictor import ExpressionRecognizer
     from emoscope.tasks.video.analyze import VideoAnalyzer
@@ -134,9 +146,17 @@ def run(a: argparse.Namespace) -> int:
         return _fail(f"--smooth must be >= 0 seconds, got {a.smooth}")
     if a.out and Path(a.out).suffix.lower() not in CODECS:
         return _fail(f"--out {a.out}: the annotated video must end in one of {', '.join(CODECS)}")
-    for opt, path in (("--out", a.out), ("--csv", a.csv), ("--plot", a.plot)):
+    outputs = {"--out": a.out, "--csv": a.csv, "--plot": a.plot}
+    for opt, path in outputs.items():
         if path and a.input and Path(path).resolve() == Path(a.input).resolve():
             return _fail(f"{opt} {path} would overwrite the input video")
+    try:  # a bad output path is reported now, not after the whole video was analysed
+        check_distinct_outputs(outputs)
+        for opt, path in outputs.items():
+            if path:
+                check_output_path(path, opt)
+    except OutputError as e:
+        return _fail(str(e))
     analyzer = Analyzer(ExpressionRecognizer(a.model, head=a.head, threads=a.threads))
     live = a.camera is not None
     reader = (
@@ -157,12 +177,14 @@ def run(a: argparse.Namespace) -> int:
     finally:
         close_view()
     written = [a.out] if a.out and res.frames else []
-    if a.csv:
-        res.to_csv(a.csv)
-        written.append(a.csv)
-    if a.plot:
-        res.plot(a.plot)
-        written.append(a.plot)
+    failed = []
+    for path, write in ((a.csv, res.to_csv), (a.plot, res.plot)):
+        if path:
+            try:  # one output that cannot be written does not lose the others
+                write(path)
+                written.append(path)
+            except OSError as e:  # an OutputError names the target already
+                failed.append(str(e) if isinstance(e, OutputError) else f"{path}: {e.strerror or e}")
     for problem in res.problems:
         print(f"emoscope: warning: {problem}", file=sys.stderr)
     if a.json:
@@ -175,6 +197,10 @@ def run(a: argparse.Namespace) -> int:
         print("\n".join(_summary_lines(res)))
         if written:
             print("wrote " + ", ".join(written))
+    for msg in failed:
+        print(f"emoscope: error: {msg}", file=sys.stderr)
+    if failed:
+        return 2
     if res.interrupted and not live:
         return 130
     return 0 if res.complete else 1
