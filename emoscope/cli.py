@@ -130,7 +130,7 @@ def _run_evaluate(a: argparse.Namespace) -> int:
 def _add_export(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="export a trained checkpoint to ONNX and calibrate it (needs PyTorch)")
     tsub = p.add_subparsers(dest="task", required=True)
-    e = tsub.add_parser("expression")
+    e = tsub.add_parser("expression", help="export expression checkpoint(s) to ONNX, calibrate on validation, write the .json")
     e.add_argument("checkpoint", nargs="+",
                    help="best.pt written by 'emoscope train expression'; several: one ensemble graph (mean logits)")
     e.add_argument("--out", required=True, help="output .onnx path (metadata goes beside it as .json)")
