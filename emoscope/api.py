@@ -42,6 +42,9 @@ class Analyzer:
 
     def __init__(self, recognizer: ExpressionRecognizer | None = None, detector=None, max_pixels: int = MAX_IMAGE_PIXELS,
                  affect: bool | None = None, va_model: str | Path | None = None):  # fmt: skip
+        if recognizer is not None and not _is_recognizer(recognizer):
+            raise TypeError(f"recognizer must be an emoscope ExpressionRecognizer or None (the shipped model); got "
+                            f"{type(recognizer).__name__}")  # fmt: skip
         self.recognizer = recognizer or ExpressionRecognizer()
         self._detector = detector
         self.max_pixels = max_pixels
@@ -103,6 +106,9 @@ class Analyzer:
         :meth:`analyze` takes."""
         img, file = self._load(image, file)
         h, w = img.shape[:2]
+        if min(h, w) < MIN_ALIGNED_SIDE:
+            raise ValueError(f"{file or '<array>'}: an aligned face crop must be at least {MIN_ALIGNED_SIDE}x"
+                             f"{MIN_ALIGNED_SIDE} pixels; got {w}x{h}")  # fmt: skip
         return ImageResult(file=file, faces=self._faces([img], [(0, 0, w, h)], [1.0]), width=w, height=h)
 
 
@@ -117,7 +123,19 @@ def _checked_array(image: np.ndarray, file: str | None) -> np.ndarray:
     if not numeric:
         raise ValueError(f"{what}image array must hold numbers (uint8, uint16, bool or float in [0, 1]); got dtype "
                          f"{image.dtype}")  # fmt: skip
+    if np.issubdtype(image.dtype, np.floating) and not np.isfinite(image).all():
+        raise ValueError(f"{what}image array holds NaN or infinite values (floats must be finite, in [0, 1])")
     return image
+
+
+def _is_recognizer(obj: object) -> bool:
+    """Whether ``obj`` can serve as the expression recognizer (an :class:`ExpressionRecognizer` or a look-alike with
+    ``classes`` and ``predict_proba``)."""
+    return isinstance(obj, ExpressionRecognizer) or (hasattr(obj, "predict_proba") and hasattr(obj, "classes"))
+
+
+#: Smallest side (pixels) of an image given to :meth:`Analyzer.analyze_aligned`: a smaller one holds no face.
+MIN_ALIGNED_SIDE = 8
 
 
 _DEFAULT: dict[str, Analyzer] = {}
@@ -138,5 +156,8 @@ def analyze(image: np.ndarray | str | Path, *, file: str | None = None) -> Image
 def analyze_aligned(image: np.ndarray | str | Path, *, recognizer: ExpressionRecognizer | None = None,
                     file: str | None = None) -> ImageResult:  # fmt: skip
     """Classify an image that is already a face crop (see :meth:`Analyzer.analyze_aligned`)."""
+    if recognizer is not None and not _is_recognizer(recognizer):
+        raise TypeError(f"recognizer must be an emoscope ExpressionRecognizer (e.g. ExpressionRecognizer('model.onnx'))"
+                        f" or None (the shipped model); got {type(recognizer).__name__}")  # fmt: skip
     analyzer = Analyzer(recognizer) if recognizer is not None else default_analyzer()
     return analyzer.analyze_aligned(image, file=file)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -275,17 +276,28 @@ def open_video(
     Raises :class:`InputError` naming the file when it is missing, a folder, empty, or not a video OpenCV can decode
     (a file with no decodable first frame is refused here, before any work is done).
     """
+    check_max_frames(max_frames)
     if isinstance(source, CaptureLike) and not isinstance(source, (str, os.PathLike)):
         label = name or type(source).__name__
         if not source.isOpened():
             raise InputError(label, "capture source is not open")
         return _checked(VideoReader(source, label, max_frames=max_frames))
+    if not isinstance(source, (str, os.PathLike)):
+        hint = " (for a camera use open_camera(index))" if isinstance(source, int) else ""
+        raise TypeError(f"video source must be a file path (str or os.PathLike), a cv2.VideoCapture-like source or "
+                        f"a VideoReader; got {type(source).__name__}{hint}")  # fmt: skip
     p = Path(source)
     label = name or str(p)
     if not p.exists():
         raise InputError(label, "file does not exist")
     if p.is_dir():
         raise InputError(label, "is a directory, not a video file")
+    try:
+        mode = p.stat().st_mode
+    except OSError as e:
+        raise InputError(label, f"cannot be read ({e.strerror or e})") from e
+    if not stat.S_ISREG(mode):  # /dev/zero never ends, a FIFO blocks until someone writes to it
+        raise InputError(label, "is not a regular file (a device, pipe or socket), not a video file")
     try:
         size = p.stat().st_size
         with open(p, "rb"):
@@ -306,9 +318,24 @@ def open_video(
     return _checked(VideoReader(cap, label, max_frames=max_frames))
 
 
+def check_max_frames(max_frames: object) -> None:
+    """A TypeError / ValueError unless ``max_frames`` is None (the whole source) or an integer >= 1."""
+    if max_frames is None:
+        return
+    if isinstance(max_frames, bool) or not isinstance(max_frames, (int, np.integer)):
+        raise TypeError(f"max_frames must be None or an integer >= 1; got {type(max_frames).__name__}")
+    if max_frames < 1:
+        raise ValueError(f"max_frames must be None (the whole video) or >= 1; got {max_frames}")
+
+
 def open_camera(index: int = 0, *, max_frames: int | None = None) -> VideoReader:
     """Open camera ``index`` (a live source, stamped with the wall clock). Raises :class:`InputError` when there is
-    no such camera or it cannot be opened."""
+    no such camera or it cannot be opened, ValueError for a negative index (OpenCV may crash on those)."""
+    if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+        raise TypeError(f"camera index must be an integer >= 0; got {type(index).__name__}")
+    if index < 0:
+        raise ValueError(f"camera index must be >= 0; got {index}")
+    check_max_frames(max_frames)
     label = f"camera {index}"
     try:
         cap = camera_factory(index)

@@ -73,7 +73,9 @@ def add_evaluate_affect(tsub: argparse._SubParsersAction) -> None:
     v.add_argument(
         "--expression-model", help="with --derived: the expression .onnx (default: the shipped one)"
     )
-    v.add_argument("--limit", type=int, default=0, help="score a seeded random subset of N rows")
+    from emoscope.cli import _opt_int
+
+    v.add_argument("--limit", type=_opt_int(0), default=0, help="score a seeded random subset of N rows")
     v.add_argument("--threads", type=int, help="ONNX Runtime threads")
     v.add_argument(
         "--json", action="store_true", help="print the figures as one JSON object on the last line"
@@ -103,6 +105,8 @@ def run_evaluate_va(a: argparse.Namespace) -> int:
 
 def add_train_va(tsub: argparse._SubParsersAction) -> None:
     """``emoscope train va``."""
+    from emoscope.cli import _opt_device, _opt_float, _opt_int, _opt_widths
+
     v = tsub.add_parser("va", help="train a valence/arousal regression network on AffectNet-format data")
     v.add_argument("--train-csv", required=True, help="AffectNet-format training CSV (training.csv)")
     v.add_argument("--val-csv", required=True, help="AffectNet-format validation CSV (model selection)")
@@ -113,24 +117,36 @@ def add_train_va(tsub: argparse._SubParsersAction) -> None:
         "--model", default="expr_resnet_cbam", help="registered expression trunk (see 'emoscope models')"
     )
     v.add_argument("--init", help="start the trunk from an expression checkpoint (best.pt)")
-    v.add_argument("--widths", help="override the trunk widths, e.g. 8,16,32,64 (small smoke-test models)")
-    v.add_argument("--epochs", type=int, default=20)
-    v.add_argument("--batch-size", type=int, default=128)
-    v.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (AdamW, one-cycle)")
-    v.add_argument("--weight-decay", type=float, default=1e-4)
+    v.add_argument("--widths", type=_opt_widths,
+                   help="override the trunk widths, e.g. 8,16,32,64 (small smoke-test models)")  # fmt: skip
+    v.add_argument("--epochs", type=_opt_int(1), default=20)
+    v.add_argument("--batch-size", type=_opt_int(1), default=128)
+    v.add_argument("--lr", type=_opt_float(0, low_open=True), default=2e-3,
+                   help="peak learning rate (AdamW, one-cycle)")  # fmt: skip
+    v.add_argument("--weight-decay", type=_opt_float(0), default=1e-4)
     v.add_argument("--no-augment", action="store_true", help="no batch augmentation")
-    v.add_argument("--device", default="auto", help="auto, cpu, cuda, ...")
-    v.add_argument("--threads", type=int, default=0, help="CPU threads for PyTorch (0 = default)")
-    v.add_argument("--seed", type=int, default=0)
-    v.add_argument("--limit", type=int, default=0, help="train on a random subset of N rows (smoke runs)")
+    v.add_argument("--device", type=_opt_device, default="auto", help="auto, cpu, cuda, ...")
+    v.add_argument("--threads", type=_opt_int(0), default=0, help="CPU threads for PyTorch (0 = default)")
+    v.add_argument("--seed", type=_opt_int(0, 2**32 - 1), default=0)
+    v.add_argument("--limit", type=_opt_int(0), default=0, help="train on a random subset of N rows (smoke runs)")
     v.add_argument("--overwrite", action="store_true",
                    help="replace the run already in OUT (its checkpoints and log are deleted when training starts)")  # fmt: skip
 
 
 def run_train_va(a: argparse.Namespace) -> int:
+    from emoscope.errors import EmoscopeError
+    from emoscope.outputs.files import check_output_dir
     from emoscope.tasks.affect.va_train import VATrainConfig, train_va
+    from emoscope.tasks.expression.train import check_expression_model
 
-    widths = [int(w) for w in a.widths.split(",")] if a.widths else None
+    trunk = check_expression_model(a.model)  # every option is checked before any data is read
+    widths = a.widths or None
+    if widths is not None and len(widths) != len(trunk.widths):
+        raise EmoscopeError(
+            f"--widths: {a.model} has {len(trunk.widths)} stages, got {len(widths)} width(s) "
+            f"(e.g. {','.join(str(max(1, w // 4)) for w in trunk.widths)})"
+        )
+    check_output_dir(a.out, "--out")
     cfg = VATrainConfig(out=a.out, train_csv=a.train_csv, val_csv=a.val_csv, images=a.images,
                         val_images=a.val_images, model=a.model, widths=widths, init=a.init, epochs=a.epochs,
                         batch_size=a.batch_size, lr=a.lr, weight_decay=a.weight_decay, augment=not a.no_augment,
@@ -150,8 +166,10 @@ def add_export_va(tsub: argparse._SubParsersAction) -> None:
 
 
 def run_export_va(a: argparse.Namespace) -> int:
+    from emoscope.cli import _opt_check_export_out
     from emoscope.tasks.affect.va_train import export_va
 
+    _opt_check_export_out(a.out, [a.checkpoint])  # before anything is read or written
     meta = export_va(a.checkpoint, a.out)
     print(f"wrote {a.out} ({meta['onnx_bytes'] / 1e6:.2f} MB) and its .json (epoch {meta['trained_epoch']})")
     return 0

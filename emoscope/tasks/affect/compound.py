@@ -393,9 +393,8 @@ def fit_compound_entry(model: str | Path | None, ferplus: str | Path, *, tta: bo
     """Fit the rule of an exported model (its ``ferplus`` head) on FER+ ``FER2013Valid`` through the deployed
     inference path; returns the metadata entry (rule, fit figures, validation report, provenance). Writes nothing."""
     from emoscope.datasets import load_ferplus
-    from emoscope.tasks.expression.predictor import ExpressionRecognizer
 
-    rec = ExpressionRecognizer(model, head="ferplus", calibrated=False, tta=tta, threads=threads)
+    rec = _ferplus_recognizer(model, calibrated=False, tta=tta, threads=threads)
     val = load_ferplus(ferplus, "val")
     logits = rec.logits(val.images)
     rule, fit = fit_compound_rule(logits, val.votes, rec.classes)
@@ -439,13 +438,12 @@ def evaluate_compound(dataset: str, data: str | Path, split: str = "test", model
     docstring) through the deployed inference path. Returns :func:`compound_report` plus dataset / model fields."""
     from emoscope.datasets import load_ferplus
     from emoscope.errors import DatasetError, EmoscopeError
-    from emoscope.tasks.expression.predictor import ExpressionRecognizer
 
     if dataset != "ferplus":
         raise DatasetError(
             f"compound evaluation needs annotator votes: dataset must be ferplus, not {dataset!r}"
         )
-    rec = ExpressionRecognizer(model, head="ferplus", calibrated=False, threads=threads)
+    rec = _ferplus_recognizer(model, calibrated=False, threads=threads)
     rule = CompoundRule.from_meta(rec.meta, "ferplus")
     if rule is None:
         raise EmoscopeError(f"{rec.model_path.with_suffix('.json')}: no fitted compound rule; run "
@@ -466,3 +464,17 @@ def update_metadata(meta_path: str | Path, key: str, value: Any) -> None:
     tmp = meta_path.with_name(f"{meta_path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(meta, indent=2))
     os.replace(tmp, meta_path)
+
+
+def _ferplus_recognizer(model, **kwargs):
+    """The model's ``ferplus`` head; a model without one is refused in words that fit the compound commands (which
+    have no ``--head`` option)."""
+    from emoscope.errors import UnknownHeadError
+    from emoscope.tasks.expression.predictor import ExpressionRecognizer
+
+    try:
+        return ExpressionRecognizer(model, head="ferplus", **kwargs)
+    except UnknownHeadError as e:
+        raise UnknownHeadError(e.path, "the compound rule needs the model's 'ferplus' head (8 FER+ emotions), and "
+                               "this model has none (a fer2013-only model); use a model trained with --labels "
+                               "ferplus or both") from None  # fmt: skip

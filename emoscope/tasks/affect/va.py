@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from emoscope.errors import ModelError, ModelNotFoundError
 from emoscope.faces.preprocess import prepare_faces
 
 
@@ -34,19 +35,35 @@ class VARegressor:
         self.model_path = Path(model)
         meta_path = self.model_path.with_suffix(".json")
         if not self.model_path.is_file():
-            raise FileNotFoundError(f"{self.model_path}: valence/arousal model not found")
+            raise ModelNotFoundError(self.model_path, "valence/arousal model not found")
         if not meta_path.is_file():
-            raise FileNotFoundError(f"{meta_path}: model metadata not found beside the model")
-        self.meta: dict[str, Any] = json.loads(meta_path.read_text())
-        if self.meta.get("task") != "va":
-            raise ValueError(
-                f"{self.model_path}: not a valence/arousal model (task {self.meta.get('task')!r})"
-            )
-        self.input_size = int(self.meta.get("input_size", 48))
+            raise ModelNotFoundError(meta_path, "model metadata not found beside the model")
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise ModelError(meta_path, f"model metadata cannot be read as JSON ({e})") from e
+        if not isinstance(meta, dict) or meta.get("task") != "va":
+            task = meta.get("task") if isinstance(meta, dict) else None
+            if task is None and isinstance(meta, dict) and "heads" in meta:
+                task = "expression"
+            raise ModelError(self.model_path, f"not a valence/arousal model (task {task!r}); give a model "
+                             "written by 'emoscope export va'")  # fmt: skip
+        self.meta: dict[str, Any] = meta
+        try:
+            self.input_size = int(self.meta.get("input_size", 48))
+        except (TypeError, ValueError) as e:
+            raise ModelError(meta_path, f"model metadata has a bad input_size ({e})") from e
+        from emoscope.tasks.expression.predictor import check_threads
+
+        check_threads(threads)
         so = ort.SessionOptions()
         if threads:
             so.intra_op_num_threads = threads
-        self._session = ort.InferenceSession(str(self.model_path), so, providers=["CPUExecutionProvider"])
+        try:
+            self._session = ort.InferenceSession(str(self.model_path), so, providers=["CPUExecutionProvider"])
+        except Exception as e:  # onnxruntime's own error types derive from Exception only
+            why = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise ModelError(self.model_path, f"not a readable ONNX model ({why})") from e
         self._input = self._session.get_inputs()[0].name
         self._output = self.meta.get("output", "va")
 

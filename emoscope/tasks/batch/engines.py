@@ -293,7 +293,14 @@ class RayEngine:
             kw: dict[str, Any] = {"address": self.address} if self.address else {
                 "num_cpus": self.workers, "include_dashboard": False}  # fmt: skip
             kw.update(self.init_kwargs)
-            ray.init(**kw)
+            try:
+                ray.init(**kw)
+            except Exception as e:  # a missing ray[client], an unreachable head, a start-up timeout
+                where = f"join the Ray cluster at {self.address}" if self.address else "start Ray here"
+                cause = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                with contextlib.suppress(Exception):
+                    ray.shutdown()  # whatever the failed start left running
+                raise EmoscopeError(f"could not {where}: {cause}") from e
             self._owns_ray = True
         n = self.workers or max(1, int(ray.cluster_resources().get("CPU", 1) // self.cpus_per_worker))
         actor = ray.remote(num_cpus=self.cpus_per_worker, max_restarts=-1, max_task_retries=1)(RayWorker)

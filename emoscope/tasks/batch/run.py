@@ -46,6 +46,16 @@ JOB_FILE = "job.json"
 MANIFEST_FILE = "manifest.jsonl"
 JOB_VERSION = 1
 
+#: The most workers a job accepts (``--workers``: worker processes, or Ray actors over the cluster).
+MAX_WORKERS = 1024
+#: The local engine further refuses more than this many worker processes per CPU of this machine.
+MAX_LOCAL_WORKERS_PER_CPU = 4
+
+
+def max_local_workers() -> int:
+    """The most worker processes the local engine starts on this machine."""
+    return min(MAX_WORKERS, MAX_LOCAL_WORKERS_PER_CPU * (os.cpu_count() or 1))
+
 
 @dataclass
 class BatchSummary:
@@ -143,6 +153,10 @@ def _check_job(
             raise ValueError("not a JSON object")
     except (OSError, ValueError) as e:
         raise EmoscopeError(f"{path}: cannot be read ({e}); use a new --out folder") from e
+    if not (isinstance(have.get("version"), int) and isinstance(have.get("settings"), dict)
+            and "source" in have):  # fmt: skip
+        raise EmoscopeError(f"{path}: not an emoscope batch job file (no job version, input and settings): {out} "
+                            "does not hold an emoscope batch job; use a new --out folder")  # fmt: skip
     have_settings = have.get("settings") if isinstance(have.get("settings"), dict) else {}
     same_model = have_settings.get("model") == want["settings"].get("model")
     diffs = []
@@ -247,6 +261,12 @@ def run_batch(
         raise EmoscopeError(f"engine must be local or ray, got {engine!r}")
     if workers is not None and workers < 1:
         raise EmoscopeError(f"workers must be >= 1, got {workers}")
+    if workers is not None and workers > MAX_WORKERS:
+        raise EmoscopeError(f"workers must be at most {MAX_WORKERS}, got {workers}")
+    if engine == "local" and workers is not None and workers > max_local_workers():
+        raise EmoscopeError(f"--workers {workers}: the local engine starts at most {max_local_workers()} worker "
+                            f"processes on this machine ({MAX_LOCAL_WORKERS_PER_CPU} per CPU); use fewer, or "
+                            "--engine ray")  # fmt: skip
     if fmt == "parquet":
         require_pyarrow()
     t0 = time.perf_counter()

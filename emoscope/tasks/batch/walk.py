@@ -9,6 +9,7 @@ items is deterministic (folder: sorted by key; list: the list's order) and is th
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,6 +65,24 @@ def kind_of(path: str | os.PathLike) -> str | None:
     if suffix in IMAGE_SUFFIX_SET:
         return "image"
     return None
+
+
+def not_regular_reason(path: str | os.PathLike) -> str:
+    """Why ``path`` (which exists and is not a folder) is no input: a device, a FIFO, a socket (reading them may
+    never end, or wait for ever)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as e:
+        return f"cannot be read ({e.strerror or e})"
+    if stat.S_ISFIFO(mode):
+        what = "a FIFO (named pipe)"
+    elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        what = "a device"
+    elif stat.S_ISSOCK(mode):
+        what = "a socket"
+    else:
+        what = "a special file"
+    return f"is {what}, not a regular file"
 
 
 def _item(key: str, path: Path, kind: str) -> InputItem:
@@ -125,6 +144,9 @@ def collect_inputs(source: str | os.PathLike, *, exclude: list[str | os.PathLike
         return walk
     if not src.exists():
         raise EmoscopeError(f"{src}: no such folder or file")
+    if not src.is_file():  # never read a device, a FIFO or a socket: it may never end
+        raise EmoscopeError(f"{src}: {not_regular_reason(src)}; give a folder, an image or video file, or a text "
+                            "file listing one path per line")  # fmt: skip
     if kind_of(src) is not None:
         walk.items = [_item(src.name, src, kind_of(src) or "image")]
         return walk

@@ -8,6 +8,7 @@ off half-way keeps the frames before (``status == "ok"``, the reason in ``proble
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import socket
@@ -18,8 +19,11 @@ from typing import Any
 
 from emoscope.errors import InputError
 from emoscope.tasks.batch.rows import image_rows, result_columns, video_rows
-from emoscope.tasks.batch.walk import InputItem
+from emoscope.tasks.batch.walk import InputItem, not_regular_reason
 from emoscope.tasks.video.analyze import DEFAULT_EVERY, DEFAULT_SMOOTHING
+
+#: The most ONNX Runtime threads per worker that a job accepts (``--threads``).
+MAX_THREADS = 256
 
 #: How many times models were loaded in this process (one :class:`Worker` each); reported with every outcome so
 #: that a run can show that each worker loaded them once.
@@ -56,6 +60,10 @@ class BatchSettings:
             raise ValueError(f"frame_step must be >= 1, got {self.frame_step}")
         if self.smoothing < 0:
             raise ValueError(f"smoothing must be >= 0 seconds, got {self.smoothing}")
+        if not 0 <= self.threads <= MAX_THREADS:
+            raise ValueError(f"threads must be between 0 and {MAX_THREADS}, got {self.threads}")
+        if not math.isfinite(self.smoothing):
+            raise ValueError(f"smoothing must be a finite number of seconds, got {self.smoothing}")
         if self.max_frames is not None and self.max_frames < 1:
             raise ValueError(f"max_frames must be >= 1, got {self.max_frames}")
 
@@ -198,6 +206,8 @@ class Worker:
         t0, c0 = time.perf_counter(), time.process_time()
         out = Outcome(key=item.key, status="ok", worker=self.id, loads=self.loads)
         try:
+            if os.path.exists(item.path) and not os.path.isdir(item.path) and not os.path.isfile(item.path):
+                raise InputError(item.path, not_regular_reason(item.path))  # a device or a FIFO: never read
             if item.kind == "video":
                 out.rows, out.problems = self._video(item)
             else:
@@ -224,4 +234,17 @@ class Worker:
         )
         if res.interrupted:  # Ctrl-C inside the video: the partial result must not count as finished
             raise KeyboardInterrupt
-        return video_rows(res, item.key, self.columns, s.frame_step), list(res.problems)
+        problems = [_unnamed(p, item.path) for p in res.problems]  # the key names the input where shown
+        return video_rows(res, item.key, self.columns, s.frame_step), problems
+
+
+def _unnamed(message: str, path: str | os.PathLike) -> str:
+    """``message`` without a leading ``"<path>: "``: the input's key names it already where the message is shown."""
+    p = Path(path)
+    names = {str(path), str(p), os.path.abspath(p), p.name}
+    with contextlib.suppress(OSError, RuntimeError):
+        names.add(str(p.resolve()))
+    for name in sorted(names, key=len, reverse=True):
+        if name and message.startswith(f"{name}: "):
+            return message[len(name) + 2 :]
+    return message

@@ -22,6 +22,21 @@ from emoscope.faces.preprocess import prepare_faces
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"
 DEFAULT_MODEL = WEIGHTS_DIR / "expression.onnx"
+#: Most ONNX Runtime threads accepted (``--threads``): far above any CPU's cores; huge values crash ONNX Runtime.
+MAX_THREADS = 256
+
+
+def check_threads(threads: object) -> None:
+    """A :class:`ModelError` unless ``threads`` is None or an integer in ``0..MAX_THREADS`` (0 = ONNX Runtime's
+    default)."""
+    if threads is None:
+        return
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)):
+        raise ModelError(f"threads={threads!r}", f"the number of ONNX Runtime threads must be an integer "
+                         f"0..{MAX_THREADS} (0 = all cores); got {type(threads).__name__}")  # fmt: skip
+    if not 0 <= threads <= MAX_THREADS:
+        raise ModelError(f"threads={threads}", f"the number of ONNX Runtime threads must be 0..{MAX_THREADS} "
+                         "(0 = all cores)")  # fmt: skip
 
 
 def _load_meta(meta_path: Path) -> dict[str, Any]:
@@ -32,6 +47,10 @@ def _load_meta(meta_path: Path) -> dict[str, Any]:
         raise ModelError(meta_path, f"model metadata is not valid JSON ({e})") from e
     except (OSError, UnicodeDecodeError) as e:
         raise ModelError(meta_path, f"model metadata cannot be read ({e})") from e
+    task = meta.get("task") if isinstance(meta, dict) else None
+    if task is not None and task != "expression":
+        what = {"va": "a valence/arousal model", "micro": "a micro-expression model"}.get(str(task), "")
+        raise ModelError(meta_path, f"not an expression model (task {task!r})" + (f"; it is {what}" if what else ""))
     heads = meta.get("heads") if isinstance(meta, dict) else None
     if not isinstance(heads, dict) or not heads:
         raise ModelError(meta_path, "model metadata has no 'heads' object (head name -> classes)")
@@ -39,6 +58,22 @@ def _load_meta(meta_path: Path) -> dict[str, Any]:
         if not isinstance(h, dict) or not isinstance(h.get("classes"), list) or not h["classes"]:
             raise ModelError(meta_path, f"model metadata: head {name!r} has no list of 'classes'")
     return meta
+
+
+def _check_sha256(model_path: Path, meta_path: Path, meta: dict[str, Any]) -> None:
+    """A :class:`ModelError` when the metadata records an ``onnx_sha256`` other than the ``.onnx`` file's (the
+    metadata, its classes and temperatures, were written for another network)."""
+    want = meta.get("onnx_sha256")
+    if not isinstance(want, str) or not want:
+        return
+    import hashlib
+
+    try:
+        got = hashlib.sha256(model_path.read_bytes()).hexdigest()
+    except OSError as e:
+        raise ModelError(model_path, f"cannot be read ({e.strerror or e})") from e
+    if got.lower() != want.strip().lower():
+        raise ModelError(meta_path, "written for another .onnx (sha256 differs); re-export or restore the pair")
 
 
 def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -91,8 +126,7 @@ class ExpressionRecognizer:
             raise ModelError(meta_path, f"model metadata: temperature ({self.temperature}) and input_size "
                              f"({self.input_size}) must be positive")  # fmt: skip
         self.tta = bool(self.meta.get("tta", False)) if tta is None else tta
-        if threads is not None and threads < 0:
-            raise ModelError(f"threads={threads}", "the number of ONNX Runtime threads must be >= 0")
+        check_threads(threads)
         so = ort.SessionOptions()
         if threads:
             so.intra_op_num_threads = threads
@@ -103,6 +137,7 @@ class ExpressionRecognizer:
             # onnxruntime's own error types (InvalidProtobuf, Fail, InvalidGraph, ...) derive from Exception only
             why = str(e).splitlines()[0] if str(e) else type(e).__name__
             raise ModelError(self.model_path, f"not a readable ONNX model ({why})") from e
+        _check_sha256(self.model_path, meta_path, self.meta)
         self._input = self._session.get_inputs()[0].name
         outputs = [o.name for o in self._session.get_outputs()]
         if self.head not in outputs:

@@ -81,6 +81,22 @@ def check_run_folder(out: str | Path, resume: bool = False, overwrite: bool = Fa
     return found
 
 
+def check_expression_model(name: str) -> Any:
+    """The registered configuration of the expression network ``name``; an :class:`EmoscopeError` naming
+    ``--model`` when it is unknown or not an expression network (e.g. a ``micro_*`` model)."""
+    try:
+        cfg = get_config(name)
+    except KeyError as e:
+        raise EmoscopeError(f"--model: {e.args[0]}") from e
+    heads = getattr(cfg, "heads", None)
+    if not isinstance(heads, dict) or not {"fer2013", "ferplus"} <= set(heads) or not hasattr(cfg, "widths"):
+        from emoscope.models import list_models
+
+        names = [n for n in list_models() if n.startswith("expr_")]
+        raise EmoscopeError(f"--model: {name!r} is not an expression network; use one of {names}")
+    return cfg
+
+
 def read_checkpoint(path: str | Path, keys: tuple[str, ...] = BEST_KEYS,
                     what: str = "a best.pt written by 'emoscope train expression'") -> dict[str, Any]:  # fmt: skip
     """``torch.load`` a checkpoint on the CPU; a missing, unreadable or foreign file (no ``keys``) is an
@@ -214,10 +230,7 @@ def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False) -> di
         and (device.type == "cuda" or torch.backends.mkldnn.is_available() and _cpu_has_bf16())
     )
     torch.manual_seed(cfg.seed)
-    try:
-        heads = dict(get_config(cfg.model).heads)
-    except KeyError as e:
-        raise EmoscopeError(f"--model: {e.args[0]}") from e
+    heads = dict(check_expression_model(cfg.model).heads)
     arrays, val = load_training_data(cfg)  # before anything is written: bad data leaves no run folder behind
     if cfg.labels == "fer2013":
         heads = {"fer2013": heads["fer2013"]}

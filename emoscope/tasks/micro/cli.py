@@ -125,6 +125,10 @@ def run_train_micro(a: argparse.Namespace) -> int:
     cands = _recipe_list(a.select_recipe) if a.select_recipe else None
     check_micro_model(a.model)
     check_model_path(a.out)
+    if a.calibrate_from:  # a device or huge file is refused before the dataset is read
+        from emoscope.tasks.micro.export import check_side_file
+
+        check_side_file(a.calibrate_from, "--calibrate-from")
     summary = None
     if a.loso_json:
         summary = read_loso_summary(a.loso_json)
@@ -372,7 +376,7 @@ def run_evaluate_micro(a: argparse.Namespace) -> int:
     if a.ensemble and len(seeds) < 2:
         raise EmoscopeError("--ensemble needs two or more --seeds")
     if a.predictions:
-        _check_writable(a.predictions, "--predictions")
+        _check_writable(a.predictions, "--predictions", inside=a.data)
 
     def with_epochs(r):
         return r if a.epochs is None else dataclasses.replace(r, epochs=a.epochs)
@@ -446,13 +450,23 @@ def run_evaluate_micro(a: argparse.Namespace) -> int:
     return 0
 
 
-def _check_writable(path: str, option: str) -> None:
-    """Refuse an output file whose folder is missing or which is a folder, before any work is done."""
+def _check_writable(path: str, option: str, inside: str | None = None) -> None:
+    """Refuse an output file whose folder is missing, not writable or which is a folder, or which lies inside the
+    dataset folder ``inside`` (its label CSV or any other file there), before any work is done."""
+    from emoscope.errors import OutputError
+    from emoscope.outputs.files import check_output_path
+
     p = Path(path)
     if p.is_dir():
         raise EmoscopeError(f"{option} {path}: is a folder, not a file")
     if not p.parent.is_dir():
         raise EmoscopeError(f"{option} {path}: the folder {p.parent} does not exist")
+    if inside is not None:
+        data = Path(inside).resolve()
+        target = p.resolve()
+        if target == data or data in target.parents:
+            raise OutputError(path, f"{option} lies inside the dataset folder {inside}; write it elsewhere")
+    check_output_path(p, option)
 
 
 def _recipe_list(text: str) -> list[str]:

@@ -75,7 +75,7 @@ def temperature_from_predictions(
     ensemble: the model is the seed ensemble: average each sample's probabilities over the seeds in the file first
     (else every row counts as one held-out prediction of a single network).
     """
-    path = Path(csv_path)
+    path = check_side_file(csv_path, "--calibrate-from")
     try:
         with open(path, newline="") as f:
             rows = list(csv.DictReader(f))
@@ -122,7 +122,7 @@ def read_loso_summary(path: str | Path) -> dict[str, Any]:
     """The LOSO figures printed by ``emoscope evaluate micro --json``: the last line of the file that starts with
     ``{`` (the file may hold the whole console output). Raises :class:`InputError` naming the file when it cannot be
     read or holds no such JSON object."""
-    p = Path(path)
+    p = check_side_file(path, "--loso-json")
     try:
         text = p.read_text()
     except (OSError, UnicodeDecodeError) as e:
@@ -160,6 +160,30 @@ def check_model_path(out: str | Path) -> Path:
         )
     if p.is_dir():
         raise EmoscopeError(f"{p}: is a folder, not a model file")
+    from emoscope.outputs.files import check_output_path
+
+    check_output_path(p, "the model")  # its folder must be writable: checked before any training
+    return p
+
+
+#: the largest side file (LOSO summary, predictions CSV) read whole into memory
+MAX_SIDE_FILE_BYTES = 50 * 1024 * 1024
+
+
+def check_side_file(path: str | Path, option: str) -> Path:
+    """Refuse, before reading it, an input that is not a regular file (``/dev/zero``, a FIFO, a folder) or is
+    larger than :data:`MAX_SIDE_FILE_BYTES`: an :class:`InputError` naming the file and ``option``."""
+    import stat
+
+    p = Path(path)
+    try:
+        st = p.stat()
+    except OSError:  # missing or unreadable: the reader names the problem in its own words
+        return p
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError(p, f"{option}: not a regular file (a folder, device or pipe)")
+    if st.st_size > MAX_SIDE_FILE_BYTES:
+        raise InputError(p, f"{option}: too large ({st.st_size} bytes; at most {MAX_SIDE_FILE_BYTES})")
     return p
 
 

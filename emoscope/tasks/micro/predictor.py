@@ -8,6 +8,7 @@ The shipped model lives in ``emoscope/weights/``: ``micro.onnx`` (input ``flow``
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from emoscope.errors import InputError
 from emoscope.faces.detect import FaceDetector
 from emoscope.features.micro import CROP_SIZE, align_clip, find_apex, micro_input, stabilise
 from emoscope.outputs.micro_results import MicroResult
-from emoscope.tasks.expression.predictor import WEIGHTS_DIR, softmax
+from emoscope.tasks.expression.predictor import WEIGHTS_DIR, check_threads, softmax
 from emoscope.tasks.micro.spotting import SpotConfig, SpotResult
 from emoscope.tasks.micro.spotting import spot as spot_aligned
 
@@ -61,6 +62,7 @@ class MicroRecognizer:
             raise InputError(
                 meta_path, f"model metadata lacks valid classes / temperature / input_size ({e!r})"
             ) from e
+        check_threads(threads)
         so = ort.SessionOptions()
         if threads:
             so.intra_op_num_threads = threads
@@ -96,6 +98,8 @@ class MicroRecognizer:
         aligned: the frames are already face crops of one geometry (skip detection; they are resized to the
         working size); otherwise the face is found in the onset frame and both frames are cut with its transform.
         """
+        if names == (None, None):  # paths name themselves in messages
+            names = tuple(str(f) if isinstance(f, (str, os.PathLike)) else None for f in (onset, apex))
         return self.analyze_frames([onset, apex], aligned=aligned, detector=detector, method=method, apex=1,
                                    names=[n or f"frame {i}" for i, n in enumerate(names)])  # fmt: skip
 
@@ -120,6 +124,7 @@ class MicroRecognizer:
         outside the clip, the apex is not after the onset, or (apex estimated) no frame after the onset moved.
         """
         where = source or "clip"
+        frames = checked_frames(frames, aligned=aligned, names=names)
         check_onset_apex(len(frames), onset, apex, where)
         if aligned:
             crops = aligned_crops(frames, aligned=True)
@@ -150,6 +155,56 @@ class MicroRecognizer:
             n_frames=len(frames),
             method=method,
         )
+
+
+#: What :meth:`MicroRecognizer.analyze_frames` takes as frames, in words (used in error messages).
+ACCEPTED_FRAMES = ("a list (or tuple) of pictures: numpy arrays (H, W) grey or (H, W, 3) BGR, or image file paths "
+                   "(str or os.PathLike), or a (T, H, W[, 3]) array")  # fmt: skip
+#: Smallest side of an aligned face crop (pixels); smaller pictures hold no face to read motion from.
+MIN_ALIGNED_SIDE = 8
+
+
+def checked_frames(frames: object, *, aligned: bool = False, names: Sequence[str] | None = None) -> list[np.ndarray]:
+    """The frames of a clip as a list of arrays: paths are read with :func:`~emoscope.input.images.read_image`;
+    a TypeError for another container or item type (a folder, a video file or a generator: read the clip with
+    :func:`emoscope.input.clips.read_clip` first), a ValueError for an array that is not a picture (shape, NaN/inf,
+    an aligned crop smaller than ``MIN_ALIGNED_SIDE``)."""
+    from emoscope.input.images import read_image
+
+    if isinstance(frames, (str, os.PathLike)):
+        raise TypeError(f"frames must be {ACCEPTED_FRAMES}; got the path {str(frames)!r} (read a clip folder or "
+                        "video with emoscope.input.clips.read_clip(path).frames)")  # fmt: skip
+    if isinstance(frames, np.ndarray):
+        if frames.ndim not in (3, 4):
+            raise ValueError(f"frames array must be (T, H, W) or (T, H, W, 3); got shape {frames.shape}")
+        frames = list(frames)
+    elif not isinstance(frames, (list, tuple)):
+        raise TypeError(f"frames must be {ACCEPTED_FRAMES}; got {type(frames).__name__}"
+                        + (" (make a list of it first)" if hasattr(frames, "__iter__") else ""))  # fmt: skip
+    out = []
+    for i, f in enumerate(frames):
+        name = names[i] if names is not None and i < len(names) and names[i] else f"frame {i}"
+        if isinstance(f, (str, os.PathLike)):
+            out.append(read_image(f))
+            continue
+        if not isinstance(f, np.ndarray):
+            raise TypeError(f"{name}: each frame must be a numpy array or an image file path; got {type(f).__name__}")
+        ok_shape = f.ndim == 2 or (f.ndim == 3 and f.shape[2] in (1, 3, 4))
+        if not ok_shape:
+            raise ValueError(f"{name}: a frame must be (H, W) grey or (H, W, 3) BGR; got shape {f.shape}")
+        numeric = f.dtype == bool or np.issubdtype(f.dtype, np.integer) or np.issubdtype(f.dtype, np.floating)
+        if not numeric:
+            raise ValueError(f"{name}: a frame must hold numbers (uint8, uint16 or float in [0, 1]); got {f.dtype}")
+        if f.size == 0:
+            raise ValueError(f"{name}: the frame has no pixels (shape {f.shape})")
+        if np.issubdtype(f.dtype, np.floating) and not np.isfinite(f).all():
+            raise ValueError(f"{name}: the frame holds NaN or infinite values")
+        if aligned and min(f.shape[:2]) < MIN_ALIGNED_SIDE:
+            h, w = f.shape[:2]
+            raise ValueError(f"{name}: an aligned face crop must be at least {MIN_ALIGNED_SIDE}x{MIN_ALIGNED_SIDE} "
+                             f"pixels; got {w}x{h}")  # fmt: skip
+        out.append(f)
+    return out
 
 
 def check_onset_apex(n_frames: int, onset: int, apex: int | None, source: str = "clip") -> None:

@@ -43,7 +43,7 @@ import numpy as np
 
 from emoscope.faces.align import align_face
 from emoscope.faces.track import FaceTracker, Track, eye_frame, iou_matrix
-from emoscope.input.video import CaptureLike, VideoFrame, VideoReader, open_video
+from emoscope.input.video import CaptureLike, VideoFrame, VideoReader, check_max_frames, open_video
 from emoscope.outputs.results import FaceResult
 from emoscope.tasks.video.results import FrameResult, MicroEvent, TrackCrops, TrackedFace, VideoResult
 from emoscope.tasks.video.smoothing import ProbabilitySmoother
@@ -165,6 +165,12 @@ class VideoAnalyzer:
         source that breaks off later gives a partial result with ``complete == False`` and the reason in
         ``problems``.
         """
+        try:
+            check_max_frames(max_frames)
+        except (TypeError, ValueError):
+            if isinstance(source, VideoReader):
+                source.close()
+            raise
         if annotated is not None:  # a bad output path is reported before any frame is analysed
             from emoscope.outputs.files import check_output_path
 

@@ -7,6 +7,7 @@ video code.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
@@ -25,6 +26,41 @@ def _positive_int(text: str) -> int:
     return n
 
 
+def _seconds(text: str) -> float:
+    """argparse type: a finite number of seconds >= 0."""
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(x) or x < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds >= 0, got {text!r}")
+    return x
+
+
+def _camera_index(text: str) -> int:
+    """argparse type: a camera index >= 0."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be a camera index >= 0, got {n}")
+    return n
+
+
+def threads_arg(text: str) -> int:
+    """argparse type: ONNX Runtime threads, 0..MAX_THREADS (0 = all cores)."""
+    from emoscope.tasks.expression.predictor import MAX_THREADS
+
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if not 0 <= n <= MAX_THREADS:
+        raise argparse.ArgumentTypeError(f"must be 0..{MAX_THREADS} (0 = all cores), got {n}")
+    return n
+
+
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "video",
@@ -36,7 +72,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "input", nargs="?", help="video file (anything OpenCV's FFmpeg reads: .mp4, .avi, .mkv, ...)"
     )
     p.add_argument(
-        "--camera", type=int, metavar="INDEX", help="analyse a live camera instead (e.g. 0); Ctrl-C stops"
+        "--camera", type=_camera_index, metavar="INDEX", help="analyse a live camera instead (e.g. 0); Ctrl-C stops"
     )
     p.add_argument(
         "--out", metavar="VIDEO", help="annotated copy: boxes, face ids, labels, probability bars (.mp4/.avi)"
@@ -51,7 +87,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     every_help = f"run the face detector every N frames, track in between (default {DEFAULT_EVERY}; 1 = all)"
     p.add_argument("--every", type=int, default=DEFAULT_EVERY, metavar="N", help=every_help)
     smooth_help = f"time constant of the probability smoothing (default {DEFAULT_SMOOTHING}; 0 = off)"
-    p.add_argument("--smooth", type=float, default=DEFAULT_SMOOTHING, metavar="SECONDS", help=smooth_help)
+    p.add_argument("--smooth", type=_seconds, default=DEFAULT_SMOOTHING, metavar="SECONDS", help=smooth_help)
     p.add_argument(
         "--micro",
         action="store_true",
@@ -60,7 +96,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--max-frames", type=_positive_int, metavar="N", help="stop after N frames")
     p.add_argument("--model", help="an exported .onnx expression model (default: the shipped one)")
     p.add_argument("--head", help="label set: ferplus (8 emotions, default) or fer2013 (7)")
-    p.add_argument("--threads", type=int, default=1, help="ONNX Runtime threads (default 1: small batches)")
+    p.add_argument("--threads", type=threads_arg, default=1,
+                   help="ONNX Runtime threads, 0..256 (default 1: small batches; 0 = all cores)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -146,6 +183,8 @@ def run(a: argparse.Namespace) -> int:
         return _fail(f"--smooth must be >= 0 seconds, got {a.smooth}")
     if a.out and Path(a.out).suffix.lower() not in CODECS:
         return _fail(f"--out {a.out}: the annotated video must end in one of {', '.join(CODECS)}")
+    if a.plot and Path(a.plot).suffix.lower() != ".png":
+        return _fail(f"--plot {a.plot}: the timeline plot is a PNG image; give a name ending in .png")
     outputs = {"--out": a.out, "--csv": a.csv, "--plot": a.plot}
     for opt, path in outputs.items():
         if path and a.input and Path(path).resolve() == Path(a.input).resolve():

@@ -75,3 +75,41 @@ def test_metadata_head_missing_from_the_graph(model_copy):
     with pytest.raises(ModelError, match="the ONNX graph has no output 'extra'"):
         ExpressionRecognizer(model_copy, head="extra")
     assert ExpressionRecognizer(model_copy).head == "ferplus"
+
+
+# --- a model of another task, a metadata file of another .onnx, a bad thread count ---------------------------------
+
+
+@pytest.fixture
+def shipped_copy(tmp_path):
+    """A copy of the shipped expression model (``s.onnx`` + ``s.json``, both files)."""
+    from emoscope.tasks.expression.predictor import DEFAULT_MODEL
+
+    shutil.copy(DEFAULT_MODEL, tmp_path / "s.onnx")
+    shutil.copy(DEFAULT_MODEL.with_suffix(".json"), tmp_path / "s.json")
+    return tmp_path / "s.onnx"
+
+
+def test_a_va_model_is_not_an_expression_model(shipped_copy):
+    shipped_copy.with_suffix(".json").write_text(json.dumps({"task": "va", "output": "va", "input_size": 48}))
+    with pytest.raises(ModelError, match=r"s\.json: not an expression model \(task 'va'\)"):
+        ExpressionRecognizer(shipped_copy)
+
+
+def test_metadata_of_another_onnx_is_refused(shipped_copy):
+    meta_path = shipped_copy.with_suffix(".json")
+    meta = json.loads(meta_path.read_text())
+    meta["onnx_sha256"] = "0" * 64
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match=r"s\.json: written for another \.onnx \(sha256 differs\); re-export or restore"):
+        ExpressionRecognizer(shipped_copy)
+
+
+def test_matching_sha256_loads(shipped_copy):
+    assert ExpressionRecognizer(shipped_copy).classes
+
+
+@pytest.mark.parametrize("threads", [-1, 100_000, "a", 1.5])
+def test_bad_thread_counts(threads):
+    with pytest.raises(ModelError, match="threads"):
+        ExpressionRecognizer(threads=threads)
