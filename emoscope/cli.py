@@ -6,81 +6,9 @@ import argparse
 import os
 import sys
 
+from emoscope.argtypes import device as _opt_device
+from emoscope.argtypes import float_range, int_range
 from emoscope.errors import EmoscopeError
-
-
-def _opt_int(low: int, high: int | None = None):
-    """An argparse ``type``: an integer in [``low``, ``high``]."""
-
-    def parse(text: str) -> int:
-        try:
-            n = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-        if n < low or (high is not None and n > high):
-            want = f">= {low}" if high is None else f"between {low} and {high}"
-            raise argparse.ArgumentTypeError(f"must be {want}, got {n}")
-        return n
-
-    return parse
-
-
-def _opt_float(low: float, high: float | None = None, low_open: bool = False, high_open: bool = True):
-    """An argparse ``type``: a finite number in the range from ``low`` to ``high`` (open or closed ends)."""
-
-    def parse(text: str) -> float:
-        import math
-
-        try:
-            v = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-        if not math.isfinite(v):
-            raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
-        bad_low = v <= low if low_open else v < low
-        bad_high = high is not None and (v >= high if high_open else v > high)
-        if bad_low or bad_high:
-            lo = f"{'>' if low_open else '>='} {low}"
-            want = lo if high is None else f"{lo} and {'<' if high_open else '<='} {high}"
-            raise argparse.ArgumentTypeError(f"must be {want}, got {text}")
-        return v
-
-    return parse
-
-
-def _opt_device(text: str) -> str:
-    """An argparse ``type``: ``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``, refused when that device is not
-    available to the installed PyTorch."""
-    import re
-
-    if text in ("auto", "cpu"):
-        return text
-    m = re.fullmatch(r"(cuda|mps)(?::(\d+))?", text)
-    if not m:
-        raise argparse.ArgumentTypeError(f"unknown device {text!r}; use auto, cpu, cuda, cuda:N or mps")
-    try:
-        import torch
-    except ImportError:  # training itself reports the missing extra
-        return text
-    if m.group(1) == "cuda":
-        if not torch.cuda.is_available():
-            raise argparse.ArgumentTypeError(f"{text}: this PyTorch has no CUDA device (use cpu or auto)")
-        if m.group(2) is not None and int(m.group(2)) >= torch.cuda.device_count():
-            raise argparse.ArgumentTypeError(f"{text}: only {torch.cuda.device_count()} CUDA device(s)")
-    elif not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise argparse.ArgumentTypeError(f"{text}: MPS is not available (use cpu or auto)")
-    return text
-
-
-def _opt_widths(text: str) -> list[int]:
-    """An argparse ``type``: comma-separated positive integers, e.g. ``8,16,32,64``."""
-    try:
-        widths = [int(w) for w in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be comma-separated integers, e.g. 8,16,32,64, got {text!r}") from None
-    if any(w < 1 for w in widths):
-        raise argparse.ArgumentTypeError(f"every width must be >= 1, got {text!r}")
-    return widths
 
 
 def _opt_check_export_out(out: str, inputs: list[str]) -> None:
@@ -119,25 +47,25 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--ferplus-data", help="FER+ root folder (with --labels both)")
     e.add_argument("--out", required=True, help="run folder: config.json, last.pt, best.pt, log.jsonl, log.csv")
     e.add_argument("--model", default="expr_resnet_cbam", help="registered model name (see 'emoscope models')")
-    e.add_argument("--epochs", type=_opt_int(1), default=30)
-    e.add_argument("--batch-size", type=_opt_int(1), default=128)
-    e.add_argument("--lr", type=_opt_float(0, low_open=True), default=0.1,
+    e.add_argument("--epochs", type=int_range(1), default=30)
+    e.add_argument("--batch-size", type=int_range(1), default=128)
+    e.add_argument("--lr", type=float_range(0, low_open=True), default=0.1,
                    help="peak learning rate of the one-cycle schedule (SGD)")  # fmt: skip
-    e.add_argument("--weight-decay", type=_opt_float(0), default=5e-4)
-    e.add_argument("--label-smoothing", type=_opt_float(0, 1), default=0.1)
+    e.add_argument("--weight-decay", type=float_range(0), default=5e-4)
+    e.add_argument("--label-smoothing", type=float_range(0, 1), default=0.1)
     e.add_argument("--balance", choices=["none", "sqrt", "inverse"], default="sqrt",
                    help="class weights of the hard-label loss against class imbalance")  # fmt: skip
-    e.add_argument("--ema", type=_opt_float(0, 1), default=0.999, help="EMA decay of the weights (0 = off)")
+    e.add_argument("--ema", type=float_range(0, 1), default=0.999, help="EMA decay of the weights (0 = off)")
     e.add_argument("--amp", choices=["auto", "bf16", "none"], default="auto", help="bfloat16 autocast")
     e.add_argument("--device", type=_opt_device, default="auto", help="auto, cpu, cuda, cuda:1, ...")
-    e.add_argument("--threads", type=_opt_int(0), default=0, help="CPU threads for PyTorch (0 = default)")
-    e.add_argument("--seed", type=_opt_int(0, 2**32 - 1), default=0)
-    e.add_argument("--limit", type=_opt_int(0), default=0, help="train on a random subset of N images (smoke runs)")
+    e.add_argument("--threads", type=int_range(0), default=0, help="CPU threads for PyTorch (0 = default)")
+    e.add_argument("--seed", type=int_range(0, 2**32 - 1), default=0)
+    e.add_argument("--limit", type=int_range(0), default=0, help="train on a random subset of N images (smoke runs)")
     e.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     e.add_argument("--overwrite", action="store_true",
                    help="replace the run already in OUT (its checkpoints and logs are deleted when training starts)")  # fmt: skip
     e.add_argument("--init", help="start from the weights of a best.pt (same --model) with a new schedule")
-    e.add_argument("--warmup", type=_opt_float(0, 1), default=0.15,
+    e.add_argument("--warmup", type=float_range(0, 1), default=0.15,
                    help="fraction of the schedule raising the learning rate")  # fmt: skip
     from emoscope.tasks.micro.cli import add_train_micro
 

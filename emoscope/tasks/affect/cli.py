@@ -73,9 +73,9 @@ def add_evaluate_affect(tsub: argparse._SubParsersAction) -> None:
     v.add_argument(
         "--expression-model", help="with --derived: the expression .onnx (default: the shipped one)"
     )
-    from emoscope.cli import _opt_int
+    from emoscope.argtypes import int_range
 
-    v.add_argument("--limit", type=_opt_int(0), default=0, help="score a seeded random subset of N rows")
+    v.add_argument("--limit", type=int_range(0), default=0, help="score a seeded random subset of N rows")
     v.add_argument("--threads", type=int, help="ONNX Runtime threads")
     v.add_argument(
         "--json", action="store_true", help="print the figures as one JSON object on the last line"
@@ -105,7 +105,7 @@ def run_evaluate_va(a: argparse.Namespace) -> int:
 
 def add_train_va(tsub: argparse._SubParsersAction) -> None:
     """``emoscope train va``."""
-    from emoscope.cli import _opt_device, _opt_float, _opt_int, _opt_widths
+    from emoscope.argtypes import device, float_range, int_list, int_range
 
     v = tsub.add_parser("va", help="train a valence/arousal regression network on AffectNet-format data")
     v.add_argument("--train-csv", required=True, help="AffectNet-format training CSV (training.csv)")
@@ -117,18 +117,18 @@ def add_train_va(tsub: argparse._SubParsersAction) -> None:
         "--model", default="expr_resnet_cbam", help="registered expression trunk (see 'emoscope models')"
     )
     v.add_argument("--init", help="start the trunk from an expression checkpoint (best.pt)")
-    v.add_argument("--widths", type=_opt_widths,
+    v.add_argument("--widths", type=int_list(1, example="8,16,32,64"),
                    help="override the trunk widths, e.g. 8,16,32,64 (small smoke-test models)")  # fmt: skip
-    v.add_argument("--epochs", type=_opt_int(1), default=20)
-    v.add_argument("--batch-size", type=_opt_int(1), default=128)
-    v.add_argument("--lr", type=_opt_float(0, low_open=True), default=2e-3,
+    v.add_argument("--epochs", type=int_range(1), default=20)
+    v.add_argument("--batch-size", type=int_range(1), default=128)
+    v.add_argument("--lr", type=float_range(0, low_open=True), default=2e-3,
                    help="peak learning rate (AdamW, one-cycle)")  # fmt: skip
-    v.add_argument("--weight-decay", type=_opt_float(0), default=1e-4)
+    v.add_argument("--weight-decay", type=float_range(0), default=1e-4)
     v.add_argument("--no-augment", action="store_true", help="no batch augmentation")
-    v.add_argument("--device", type=_opt_device, default="auto", help="auto, cpu, cuda, ...")
-    v.add_argument("--threads", type=_opt_int(0), default=0, help="CPU threads for PyTorch (0 = default)")
-    v.add_argument("--seed", type=_opt_int(0, 2**32 - 1), default=0)
-    v.add_argument("--limit", type=_opt_int(0), default=0, help="train on a random subset of N rows (smoke runs)")
+    v.add_argument("--device", type=device, default="auto", help="auto, cpu, cuda, ...")
+    v.add_argument("--threads", type=int_range(0), default=0, help="CPU threads for PyTorch (0 = default)")
+    v.add_argument("--seed", type=int_range(0, 2**32 - 1), default=0)
+    v.add_argument("--limit", type=int_range(0), default=0, help="train on a random subset of N rows (smoke runs)")
     v.add_argument("--overwrite", action="store_true",
                    help="replace the run already in OUT (its checkpoints and log are deleted when training starts)")  # fmt: skip
 

@@ -9,37 +9,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
-from collections.abc import Callable
 
+from emoscope.argtypes import float_range, int_range
 from emoscope.tasks.batch.run import MAX_WORKERS
 from emoscope.tasks.batch.worker import MAX_THREADS
 from emoscope.tasks.video.analyze import DEFAULT_EVERY, DEFAULT_SMOOTHING
-
-
-def _bounded_int(low: int, high: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be between {low} and {high}, got {value}")
-        return value
-
-    return parse
-
-
-def _seconds(text: str) -> float:
-    """A finite, non-negative number of seconds (``--smooth``)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number of seconds >= 0, got {text!r}")
-    return value
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -58,7 +33,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument(
         "--format", choices=["parquet", "jsonl"], default="parquet", help="output format (default parquet)"
     )
-    p.add_argument("--workers", type=_bounded_int(1, MAX_WORKERS), metavar="N",
+    p.add_argument("--workers", type=int_range(1, MAX_WORKERS), metavar="N",
                    help="worker processes (local; default 1; at most 4 per CPU) or Ray actors (default: one per CPU "
                    f"of the cluster); at most {MAX_WORKERS}")  # fmt: skip
     p.add_argument("--engine", choices=["local", "ray"], default="local",
@@ -74,7 +49,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--every", type=int, default=DEFAULT_EVERY, metavar="N", help=every_help)
     p.add_argument("--frame-step", type=int, default=1, metavar="K",
                    help="videos: analyse every K-th frame (default 1: all); frame numbers stay the video's")  # fmt: skip
-    p.add_argument("--smooth", type=_seconds, default=DEFAULT_SMOOTHING, metavar="SECONDS",
+    p.add_argument("--smooth", type=float_range(0), default=DEFAULT_SMOOTHING, metavar="SECONDS",
                    help=f"videos: time constant of the probability smoothing (default {DEFAULT_SMOOTHING}; 0 = off)")  # fmt: skip
     p.add_argument("--max-frames", type=int, metavar="N", help="videos: analyse at most N frames of each")
     p.add_argument("--model", help="an exported .onnx expression model (default: the shipped one)")
@@ -82,7 +57,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--affect", action=argparse.BooleanOptionalAction, default=None,
                    help="compound label, intensity, valence/arousal per face (default: when the model has them)")  # fmt: skip
     p.add_argument("--va-model", help="valence/arousal .onnx; default: DERIVED from the emotions")
-    p.add_argument("--threads", type=_bounded_int(0, MAX_THREADS), default=1,
+    p.add_argument("--threads", type=int_range(0, MAX_THREADS), default=1,
                    help=f"ONNX Runtime threads per worker (default 1; at most {MAX_THREADS})")  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.add_argument("--json", action="store_true", help="print the run's summary as one JSON line")

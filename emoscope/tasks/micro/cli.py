@@ -7,64 +7,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from emoscope.argtypes import float_range, int_list, int_range
 from emoscope.errors import EmoscopeError, InputError
 
 #: the names of emoscope.tasks.micro.loso.RECIPES (kept here so that building the parser does not import torch)
 RECIPE_NAMES = ["default", "augmented", "warp", "mixup", "ststnet_code"]
-
-
-def _int_at_least(low: int):
-    """An argparse ``type``: an integer >= ``low``."""
-
-    def parse(text: str) -> int:
-        try:
-            n = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-        if n < low:
-            raise argparse.ArgumentTypeError(f"must be >= {low}, got {n}")
-        return n
-
-    return parse
-
-
-def _positive_float(text: str) -> float:
-    """An argparse ``type``: a finite number > 0."""
-    v = _float(text)
-    if not v > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return v
-
-
-def _non_negative_float(text: str) -> float:
-    """An argparse ``type``: a finite number >= 0."""
-    v = _float(text)
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return v
-
-
-def _float(text: str) -> float:
-    import math
-
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not math.isfinite(v):
-        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
-    return v
-
-
-def _seed_list(text: str) -> list[int]:
-    """An argparse ``type``: ``0,1,2`` -> ``[0, 1, 2]`` (distinct integers)."""
-    try:
-        seeds = [int(s) for s in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be comma-separated integers, got {text!r}") from None
-    if len(set(seeds)) != len(seeds):
-        raise argparse.ArgumentTypeError(f"repeats a seed: {text!r}")
-    return seeds
 
 
 def add_train_micro(tsub: argparse._SubParsersAction) -> None:
@@ -87,15 +34,15 @@ def add_train_micro(tsub: argparse._SubParsersAction) -> None:
                    help="comma-separated candidate recipes: choose one by subject-wise cross-validation on the whole "
                         "composite (--inner-folds parts), then train with it")  # fmt: skip
     m.add_argument(
-        "--inner-folds", type=_int_at_least(2), default=4, help="subject-wise parts for --select-recipe"
+        "--inner-folds", type=int_range(2), default=4, help="subject-wise parts for --select-recipe"
     )
     m.add_argument(
-        "--jobs", type=_int_at_least(1), default=1, help="--select-recipe trainings run in parallel processes"
+        "--jobs", type=int_range(1), default=1, help="--select-recipe trainings run in parallel processes"
     )
     m.add_argument("--seed", type=int, default=0)
     m.add_argument(
         "--seeds",
-        type=_seed_list,
+        type=int_list(distinct=True),
         help="comma-separated seeds: one network each, shipped as one averaging ensemble",
     )
     m.add_argument(
@@ -231,7 +178,7 @@ def add_spot_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--fps",
-        type=_positive_float,
+        type=float_range(0, low_open=True),
         help="frames per second (needed for a folder of frames; a video's own by default)",
     )
     p.add_argument(
@@ -239,13 +186,13 @@ def add_spot_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--threshold",
-        type=_non_negative_float,
+        type=float_range(0),
         help="signal threshold in px (default: robust, from the clip itself)",
     )
     p.add_argument("--all", action="store_true", help="also list movements longer than 0.5 s (macro)")
     p.add_argument("--no-classify", action="store_true", help="only spot, do not classify the intervals")
     p.add_argument("--model", help="micro ONNX model (default: the shipped one)")
-    p.add_argument("--max-frames", type=_int_at_least(1), default=20_000, help="longest clip read (frames)")
+    p.add_argument("--max-frames", type=int_range(1), default=20_000, help="longest clip read (frames)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -322,26 +269,26 @@ def add_evaluate_micro(tsub: argparse._SubParsersAction) -> None:
                         "inside every fold by subject-wise cross-validation on the other subjects only")  # fmt: skip
     m.add_argument(
         "--inner-folds",
-        type=_int_at_least(2),
+        type=int_range(2),
         default=4,
         help="subject-wise parts of the inner cross-validation",
     )
     m.add_argument("--seed", type=int, default=0)
     m.add_argument(
         "--seeds",
-        type=_seed_list,
+        type=int_list(distinct=True),
         help="comma-separated seeds, e.g. 0,1,2: one full run each, mean and spread reported",
     )
-    m.add_argument("--epochs", type=_int_at_least(1), help="override the recipe's (fixed) number of epochs")
+    m.add_argument("--epochs", type=int_range(1), help="override the recipe's (fixed) number of epochs")
     m.add_argument(
         "--limit-folds",
-        type=_int_at_least(0),
+        type=int_range(0),
         default=0,
         help="run only N folds spread over the subjects (smoke runs)",
     )
     m.add_argument(
         "--jobs",
-        type=_int_at_least(1),
+        type=int_range(1),
         default=1,
         help="folds trained in parallel processes (same numbers for any N)",
     )

@@ -7,58 +7,19 @@ video code.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 from pathlib import Path
 
+from emoscope.argtypes import float_range, int_range
 from emoscope.tasks.video.analyze import DEFAULT_EVERY, DEFAULT_SMOOTHING
-
-
-def _positive_int(text: str) -> int:
-    """argparse type: an integer >= 1."""
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {n}")
-    return n
-
-
-def _seconds(text: str) -> float:
-    """argparse type: a finite number of seconds >= 0."""
-    try:
-        x = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not math.isfinite(x) or x < 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number of seconds >= 0, got {text!r}")
-    return x
-
-
-def _camera_index(text: str) -> int:
-    """argparse type: a camera index >= 0."""
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"must be a camera index >= 0, got {n}")
-    return n
 
 
 def threads_arg(text: str) -> int:
     """argparse type: ONNX Runtime threads, 0..MAX_THREADS (0 = all cores)."""
     from emoscope.tasks.expression.predictor import MAX_THREADS
 
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if not 0 <= n <= MAX_THREADS:
-        raise argparse.ArgumentTypeError(f"must be 0..{MAX_THREADS} (0 = all cores), got {n}")
-    return n
+    return int_range(0, MAX_THREADS)(text)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -72,7 +33,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "input", nargs="?", help="video file (anything OpenCV's FFmpeg reads: .mp4, .avi, .mkv, ...)"
     )
     p.add_argument(
-        "--camera", type=_camera_index, metavar="INDEX", help="analyse a live camera instead (e.g. 0); Ctrl-C stops"
+        "--camera", type=int_range(0), metavar="INDEX", help="analyse a live camera instead (e.g. 0); Ctrl-C stops"
     )
     p.add_argument(
         "--out", metavar="VIDEO", help="annotated copy: boxes, face ids, labels, probability bars (.mp4/.avi)"
@@ -87,13 +48,13 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     every_help = f"run the face detector every N frames, track in between (default {DEFAULT_EVERY}; 1 = all)"
     p.add_argument("--every", type=int, default=DEFAULT_EVERY, metavar="N", help=every_help)
     smooth_help = f"time constant of the probability smoothing (default {DEFAULT_SMOOTHING}; 0 = off)"
-    p.add_argument("--smooth", type=_seconds, default=DEFAULT_SMOOTHING, metavar="SECONDS", help=smooth_help)
+    p.add_argument("--smooth", type=float_range(0), default=DEFAULT_SMOOTHING, metavar="SECONDS", help=smooth_help)
     p.add_argument(
         "--micro",
         action="store_true",
         help="also spot micro-expressions on each face and classify them (negative / positive / surprise)",
     )
-    p.add_argument("--max-frames", type=_positive_int, metavar="N", help="stop after N frames")
+    p.add_argument("--max-frames", type=int_range(1), metavar="N", help="stop after N frames")
     p.add_argument("--model", help="an exported .onnx expression model (default: the shipped one)")
     p.add_argument("--head", help="label set: ferplus (8 emotions, default) or fer2013 (7)")
     p.add_argument("--threads", type=threads_arg, default=1,

@@ -149,9 +149,9 @@ def test_ray_start_up_failure_is_a_job_error(monkeypatch, address, exc, where):
         ("--threads", "-1", f"argument --threads: must be between 0 and {MAX_THREADS}, got -1"),
         ("--workers", "100000", f"argument --workers: must be between 1 and {MAX_WORKERS}, got 100000"),
         ("--workers", "0", f"argument --workers: must be between 1 and {MAX_WORKERS}, got 0"),
-        ("--smooth", "nan", "argument --smooth: must be a finite number of seconds >= 0, got 'nan'"),
-        ("--smooth", "inf", "argument --smooth: must be a finite number of seconds >= 0, got 'inf'"),
-        ("--smooth", "-0.5", "argument --smooth: must be a finite number of seconds >= 0, got '-0.5'"),
+        ("--smooth", "nan", "argument --smooth: must be a finite number, got nan"),
+        ("--smooth", "inf", "argument --smooth: must be a finite number, got inf"),
+        ("--smooth", "-0.5", "argument --smooth: must be >= 0, got -0.5"),
     ],
 )  # fmt: skip
 def test_out_of_range_options_are_refused_by_the_parser(tmp_path, capsys, option, value, says):

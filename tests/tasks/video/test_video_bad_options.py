@@ -13,9 +13,9 @@ from emoscope.cli import main
         (["x.mp4", "--smooth", "nan"], "argument --smooth: must be a finite number"),
         (["x.mp4", "--smooth", "inf"], "argument --smooth: must be a finite number"),
         (["x.mp4", "--smooth", "-1"], "argument --smooth"),
-        (["--camera", "-1"], "argument --camera: must be a camera index >= 0"),
-        (["x.mp4", "--threads", "100000"], "argument --threads: must be 0..256"),
-        (["x.mp4", "--threads", "-1"], "argument --threads: must be 0..256"),
+        (["--camera", "-1"], "argument --camera: must be >= 0, got -1"),
+        (["x.mp4", "--threads", "100000"], "argument --threads: must be between 0 and 256"),
+        (["x.mp4", "--threads", "-1"], "argument --threads: must be between 0 and 256"),
     ],
 )
 def test_video_options_refused_by_argparse(args, words, capsys):
