@@ -27,3 +27,15 @@ def raises_naming(exc: type[BaseException], call: Callable[[], object], *words: 
     for w in words:
         assert w in str(info.value), f"{w!r} not in {str(info.value)!r}"
     return info.value
+
+
+def argparse_error(capsys: pytest.CaptureFixture[str], argv: list[str], option: str) -> str:
+    """``emoscope ARGV`` stops in argparse with exit status 2 on ``option``, no traceback; returns its stderr."""
+    from emoscope.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and f"argument {option}" in err, err
+    return err

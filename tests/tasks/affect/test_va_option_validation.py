@@ -5,20 +5,11 @@ import os
 
 import pytest
 import torch
-from checks import cli_error
+from checks import argparse_error, cli_error
 
 from emoscope.cli import main
 
 BASE = ["train", "va", "--train-csv", "no-train.csv", "--val-csv", "no-val.csv"]
-
-
-def _argparse_error(capsys, argv, option):
-    with pytest.raises(SystemExit) as info:
-        main(argv)
-    assert info.value.code == 2
-    err = capsys.readouterr().err
-    assert "Traceback" not in err and f"argument {option}" in err, err
-    return err
 
 
 @pytest.mark.parametrize(
@@ -29,13 +20,13 @@ def _argparse_error(capsys, argv, option):
      ("--widths", "0,0,0,0"), ("--widths", "8,-16,32,64")],
 )  # fmt: skip
 def test_train_va_refuses_bad_values(capsys, tmp_path, option, value):
-    _argparse_error(capsys, [*BASE, "--out", str(tmp_path / "run"), option, value], option)
+    argparse_error(capsys, [*BASE, "--out", str(tmp_path / "run"), option, value], option)
     assert not (tmp_path / "run").exists()
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a CPU-only PyTorch")
 def test_train_va_refuses_cuda_without_cuda(capsys, tmp_path):
-    assert "CUDA" in _argparse_error(capsys, [*BASE, "--out", str(tmp_path), "--device", "cuda"], "--device")
+    assert "CUDA" in argparse_error(capsys, [*BASE, "--out", str(tmp_path), "--device", "cuda"], "--device")
 
 
 def test_train_va_refuses_a_wrong_number_of_widths(capsys, tmp_path):
@@ -62,7 +53,7 @@ def test_train_va_refuses_an_unwritable_out(capsys):
 
 
 def test_evaluate_va_refuses_negative_limit(capsys):
-    _argparse_error(capsys, ["evaluate", "va", "--csv", "x.csv", "--derived", "--limit", "-1"], "--limit")
+    argparse_error(capsys, ["evaluate", "va", "--csv", "x.csv", "--derived", "--limit", "-1"], "--limit")
 
 
 def test_export_va_refuses_out_equal_to_input(capsys, tmp_path):

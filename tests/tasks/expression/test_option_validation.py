@@ -6,20 +6,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from checks import cli_error
+from checks import argparse_error, cli_error
 
 from emoscope.cli import main
 
 BASE = ["train", "expression", "--data", "no-such-data"]
-
-
-def _argparse_error(capsys, argv, option):
-    with pytest.raises(SystemExit) as info:
-        main(argv)
-    assert info.value.code == 2
-    err = capsys.readouterr().err
-    assert "Traceback" not in err and f"argument {option}" in err, err
-    return err
 
 
 @pytest.mark.parametrize(
@@ -31,13 +22,13 @@ def _argparse_error(capsys, argv, option):
      ("--seed", "-1"), ("--seed", str(2**32)), ("--limit", "-1"), ("--device", "foo"), ("--device", "cuda:x")],
 )  # fmt: skip
 def test_train_expression_refuses_bad_values(capsys, tmp_path, option, value):
-    _argparse_error(capsys, [*BASE, "--out", str(tmp_path / "run"), option, value], option)
+    argparse_error(capsys, [*BASE, "--out", str(tmp_path / "run"), option, value], option)
     assert not (tmp_path / "run").exists()
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a CPU-only PyTorch")
 def test_train_expression_refuses_cuda_without_cuda(capsys, tmp_path):
-    err = _argparse_error(capsys, [*BASE, "--out", str(tmp_path / "run"), "--device", "cuda"], "--device")
+    err = argparse_error(capsys, [*BASE, "--out", str(tmp_path / "run"), "--device", "cuda"], "--device")
     assert "CUDA" in err
 
 
