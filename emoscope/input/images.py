@@ -29,6 +29,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from emoscope.errors import InputError
+from emoscope.input.files import special_kind
 
 #: Default ceiling on the number of pixels of an input image (about 8k x 8k).
 MAX_IMAGE_PIXELS = 64_000_000
@@ -51,8 +52,8 @@ def read_image(path: str | os.PathLike, *, grey: bool = False, max_pixels: int =
         raise InputError(p, f"cannot be read ({e.strerror or e})") from e
     if stat.S_ISDIR(mode):
         raise InputError(p, "is a directory, not an image file")
-    if not stat.S_ISREG(mode):  # /dev/zero never ends, a FIFO blocks until someone writes to it
-        raise InputError(p, "is not a regular file (a device, pipe or socket), not an image file")
+    if special_kind(mode):  # /dev/zero never ends, a FIFO blocks until someone writes to it
+        raise InputError(p, f"is {special_kind(mode)}, not a regular file")
     try:
         with p.open("rb") as f:
             size = os.fstat(f.fileno()).st_size

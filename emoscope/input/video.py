@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 import os
-import stat
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ import cv2
 import numpy as np
 
 from emoscope.errors import InputError
+from emoscope.input.files import special_kind
 
 #: Frame rate assumed when a source reports none (and gives no timestamps).
 DEFAULT_FPS = 25.0
@@ -296,8 +296,8 @@ def open_video(
         mode = p.stat().st_mode
     except OSError as e:
         raise InputError(label, f"cannot be read ({e.strerror or e})") from e
-    if not stat.S_ISREG(mode):  # /dev/zero never ends, a FIFO blocks until someone writes to it
-        raise InputError(label, "is not a regular file (a device, pipe or socket), not a video file")
+    if special_kind(mode):  # /dev/zero never ends, a FIFO blocks until someone writes to it
+        raise InputError(label, f"is {special_kind(mode)}, not a regular file")
     try:
         size = p.stat().st_size
         with open(p, "rb"):

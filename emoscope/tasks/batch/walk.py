@@ -9,12 +9,12 @@ items is deterministic (folder: sorted by key; list: the list's order) and is th
 from __future__ import annotations
 
 import os
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from emoscope.datasets.folder import IMAGE_SUFFIXES
 from emoscope.errors import EmoscopeError
+from emoscope.input.files import not_regular_reason
 
 #: File name endings treated as videos (anything else in a folder with an image ending is an image).
 VIDEO_SUFFIXES = frozenset(
@@ -65,24 +65,6 @@ def kind_of(path: str | os.PathLike) -> str | None:
     if suffix in IMAGE_SUFFIX_SET:
         return "image"
     return None
-
-
-def not_regular_reason(path: str | os.PathLike) -> str:
-    """Why ``path`` (which exists and is not a folder) is no input: a device, a FIFO, a socket (reading them may
-    never end, or wait for ever)."""
-    try:
-        mode = os.stat(path).st_mode
-    except OSError as e:
-        return f"cannot be read ({e.strerror or e})"
-    if stat.S_ISFIFO(mode):
-        what = "a FIFO (named pipe)"
-    elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        what = "a device"
-    elif stat.S_ISSOCK(mode):
-        what = "a socket"
-    else:
-        what = "a special file"
-    return f"is {what}, not a regular file"
 
 
 def _item(key: str, path: Path, kind: str) -> InputItem:

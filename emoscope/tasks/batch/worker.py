@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from emoscope.errors import InputError
+from emoscope.input.files import not_regular_reason
 from emoscope.tasks.batch.rows import image_rows, result_columns, video_rows
-from emoscope.tasks.batch.walk import InputItem, not_regular_reason
+from emoscope.tasks.batch.walk import InputItem
 from emoscope.tasks.video.analyze import DEFAULT_EVERY, DEFAULT_SMOOTHING
 
 #: The most ONNX Runtime threads per worker that a job accepts (``--threads``).

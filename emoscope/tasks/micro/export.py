@@ -175,13 +175,16 @@ def check_side_file(path: str | Path, option: str) -> Path:
     larger than :data:`MAX_SIDE_FILE_BYTES`: an :class:`InputError` naming the file and ``option``."""
     import stat
 
+    from emoscope.input.files import special_kind
+
     p = Path(path)
     try:
         st = p.stat()
     except OSError:  # missing or unreadable: the reader names the problem in its own words
         return p
     if not stat.S_ISREG(st.st_mode):
-        raise InputError(p, f"{option}: not a regular file (a folder, device or pipe)")
+        kind = "a folder" if stat.S_ISDIR(st.st_mode) else special_kind(st.st_mode)
+        raise InputError(p, f"{option}: is {kind}, not a regular file")
     if st.st_size > MAX_SIDE_FILE_BYTES:
         raise InputError(p, f"{option}: too large ({st.st_size} bytes; at most {MAX_SIDE_FILE_BYTES})")
     return p

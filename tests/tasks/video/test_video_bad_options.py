@@ -47,9 +47,10 @@ def test_plot_must_be_a_png(tmp_path, capsys, name):
 def test_special_files_are_refused(tmp_path, capsys, special):
     import os
 
+    kind = "a device"
     if special == "fifo":
-        special = str(tmp_path / "f.mp4")
+        special, kind = str(tmp_path / "f.mp4"), "a FIFO (named pipe)"
         os.mkfifo(special)
     assert main(["video", special, "--quiet"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and f"{special}: is not a regular file" in err[0]
+    assert len(err) == 1 and f"{special}: is {kind}, not a regular file" in err[0]
