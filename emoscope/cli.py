@@ -17,22 +17,13 @@ def _opt_check_export_out(out: str, inputs: list[str]) -> None:
     from pathlib import Path
 
     from emoscope.errors import OutputError
-    from emoscope.outputs.files import check_output_path
+    from emoscope.outputs.files import check_model_pair_out, check_output_path
 
     p = Path(out)
     if p.suffix.lower() != ".onnx":
         raise OutputError(out, "--out must end in .onnx (its metadata is written beside it as .json)")
-    meta = p.with_suffix(".json")
-    for target in (p, meta):
-        for src in inputs:
-            s = Path(src)
-            same = target.resolve() == s.resolve()
-            if not same and target.exists() and s.exists():
-                same = os.path.samefile(target, s)
-            if same:
-                raise OutputError(target, f"is the input checkpoint {src}; an export never replaces its input")
-    check_output_path(p, "--out")
-    check_output_path(meta, "the metadata beside --out")
+    check_model_pair_out(p, inputs, "--out")
+    check_output_path(p.with_suffix(".json"), "the metadata beside --out")
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:

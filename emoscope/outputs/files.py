@@ -93,6 +93,21 @@ def check_distinct_outputs(outputs: dict[str, str | os.PathLike | None]) -> None
         seen[key] = opt
 
 
+def check_model_pair_out(out: str | os.PathLike, inputs: list[str | os.PathLike], what: str = "the output") -> None:
+    """Before an export: neither ``out`` nor the ``.json`` beside it is one of the ``inputs`` (checkpoints; the
+    same path or the same file by another name), and ``out``'s folder is writable. :class:`OutputError` naming the
+    target otherwise: an export never replaces its input."""
+    p = Path(out)
+    for target in (p, p.with_suffix(".json")):
+        for src in map(Path, inputs):
+            same = target.resolve() == src.resolve()
+            if not same and target.exists() and src.exists():
+                same = os.path.samefile(target, src)
+            if same:
+                raise OutputError(target, f"is the input checkpoint {src}; an export never replaces its input")
+    check_output_path(p, what)  # its folder must be writable: told now, naming ``out``, not a temporary at the end
+
+
 def temporary_path(path: str | os.PathLike) -> Path:
     """The hidden temporary name used while ``path`` is written: ``.<stem>.<pid>.tmp<suffix>`` beside it."""
     p = Path(path)

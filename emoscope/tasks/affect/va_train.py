@@ -255,14 +255,9 @@ def export_va(checkpoint: str | Path, out: str | Path, opset: int = 17) -> dict[
     out = Path(out)
     if out.is_dir():
         raise InputError(out, "is a folder; the output must be an .onnx file path")
-    from emoscope.errors import OutputError
-    from emoscope.outputs.files import check_output_path
+    from emoscope.outputs.files import check_model_pair_out
 
-    src = Path(checkpoint)
-    for target in (out, out.with_suffix(".json")):
-        if target.resolve() == src.resolve() or (target.exists() and os.path.samefile(target, src)):
-            raise OutputError(target, "is the input checkpoint; an export never replaces its input")
-    check_output_path(out)  # its folder must be writable: told now, naming ``out``, not a temporary
+    check_model_pair_out(out, [checkpoint])
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     meta_path = out.with_suffix(".json")

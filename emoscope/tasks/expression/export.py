@@ -101,14 +101,9 @@ def export_and_calibrate(
         raise InputError(out, "no checkpoint to export")
     if out.is_dir():
         raise InputError(out, "is a folder; the output must be an .onnx file path")
-    from emoscope.errors import OutputError
-    from emoscope.outputs.files import check_output_path
+    from emoscope.outputs.files import check_model_pair_out
 
-    for target in (out, out.with_suffix(".json")):
-        if any(target.resolve() == c.resolve() or (target.exists() and c.exists() and os.path.samefile(target, c))
-               for c in paths):  # fmt: skip
-            raise OutputError(target, "is an input checkpoint; an export never replaces its input")
-    check_output_path(out)  # its folder must be writable: told now, naming ``out``, not a temporary at the end
+    check_model_pair_out(out, paths)
     if int8 and not fer2013:
         raise DatasetError("int8 quantisation needs FER2013 training images (--fer2013-data / fer2013=...)")
     cks = [read_checkpoint(c) for c in paths]
